@@ -1,0 +1,1 @@
+"""Hello Birthday: store dates of birth and greet people."""
