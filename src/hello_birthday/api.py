@@ -1,0 +1,113 @@
+"""The /hello API: HTTP concerns only; the rules live in the domain module."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from hello_birthday.domain import ValidationError, greeting, parse_date_of_birth, parse_username
+from hello_birthday.problems import Problem
+from hello_birthday.storage import Repository
+
+MAX_BODY_BYTES = 4096
+HELLO_ROUTE = "/hello/<username>"
+_BODY_FIELDS = frozenset({"dateOfBirth"})
+
+bp = Blueprint("hello", __name__)
+
+
+def _repository() -> Repository:
+    repository: Repository = current_app.extensions["hello_birthday.repository"]
+    return repository
+
+
+def _today() -> date:
+    clock: Callable[[], date] = current_app.extensions["hello_birthday.clock"]
+    return clock()
+
+
+@bp.get(HELLO_ROUTE)
+def get_greeting(username: str) -> Response:
+    """Greet a stored user with the days left until their birthday."""
+    user = parse_username(username)
+    born = _repository().get(user.key)
+    if born is None:
+        raise Problem(
+            404,
+            "user-not-found",
+            "Not Found",
+            f"No date of birth is stored for {username!r}.",
+        )
+    body = json.dumps({"message": greeting(user.display, born, _today())}, ensure_ascii=False)
+    response = Response(body, status=200, mimetype="application/json")
+    # The answer changes at midnight in the service's zone: no cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.put(HELLO_ROUTE)
+def put_date_of_birth(username: str) -> Response:
+    """Save or replace a user's date of birth."""
+    user = parse_username(username)
+    payload = _json_object_body()
+    unknown = sorted(set(payload) - _BODY_FIELDS)
+    if unknown:
+        raise ValidationError(unknown[0], "is not a known field; the body takes only dateOfBirth")
+    if "dateOfBirth" not in payload:
+        raise ValidationError("dateOfBirth", "is required")
+    born = parse_date_of_birth(payload["dateOfBirth"], _today())
+    _repository().save(user.key, born)
+    response = Response(status=204)
+    # A 204 has no body, so it has no media type either.
+    del response.headers["Content-Type"]
+    return response
+
+
+def _json_object_body() -> dict[str, Any]:
+    declared = request.headers.get("Content-Type")
+    if declared is not None and not _is_json(request.mimetype):
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported Media Type",
+            f"The body must be application/json, not {request.mimetype or declared!r}.",
+        )
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise _malformed("The request body is empty; send a JSON object with dateOfBirth.")
+    try:
+        payload = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_reject_duplicate_keys,
+            parse_constant=_reject_constant,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _malformed("The request body is not valid UTF-8 JSON.") from None
+    if not isinstance(payload, dict):
+        raise _malformed("The request body must be a JSON object with dateOfBirth.")
+    return payload
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
+def _malformed(detail: str) -> Problem:
+    return Problem(400, "malformed-body", "Malformed request body", detail)
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")

@@ -1,0 +1,67 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from flask import Flask, request
+
+from hello_birthday import api, openapi, ops
+from hello_birthday.observability import (
+    ROUTE_ENVIRON_KEY,
+    Metrics,
+    ObservedApp,
+    configure_logging,
+)
+from hello_birthday.problems import register_problem_handlers
+from hello_birthday.settings import Settings
+from hello_birthday.storage import Repository, open_repository
+from hello_birthday.storage.instrumented import InstrumentedRepository
+
+Clock = Callable[[], date]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    repository: Repository | None = None,
+    clock: Clock | None = None,
+) -> Flask:
+    """Build the service from settings; tests may inject a repository or a clock."""
+    configure_logging(settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = api.MAX_BODY_BYTES
+    metrics_dir = settings.runtime_dir / "metrics" if settings.runtime_dir else None
+    metrics = Metrics(metrics_dir)
+    storage = InstrumentedRepository(repository or open_repository(settings), metrics)
+    zone = settings.zone
+    drain_marker = settings.runtime_dir / ops.DRAIN_MARKER_NAME if settings.runtime_dir else None
+    app.extensions.update(
+        {
+            "hello_birthday.settings": settings,
+            "hello_birthday.repository": storage,
+            "hello_birthday.clock": clock or (lambda: datetime.now(zone).date()),
+            "hello_birthday.metrics": metrics,
+            "hello_birthday.readiness": ops.Readiness(storage, drain_marker),
+            "hello_birthday.openapi": openapi.encoded_document(),
+        }
+    )
+
+    @app.before_request
+    def label_route() -> None:
+        # The route template, never the raw path, labels metrics and logs: usernames stay out.
+        if request.url_rule is not None:
+            request.environ[ROUTE_ENVIRON_KEY] = request.url_rule.rule
+
+    register_problem_handlers(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(openapi.bp)
+    app.wsgi_app = ObservedApp(app.wsgi_app, metrics)  # type: ignore[method-assign]
+    return app
+
+
+def create_app_from_env() -> Flask:
+    """Entry point for granian and the flask CLI: settings from the environment."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,180 @@
+"""JSON logs, request ids and Prometheus metrics for every request."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+# Label values must stay few: an arbitrary method from a client would be a new time series.
+_KNOWN_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+ROUTE_ENVIRON_KEY = "hello_birthday.route"
+UNMATCHED_ROUTE = "<unmatched>"
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id of the request being served."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = request_id_var.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def configure_logging(level: str) -> None:
+    """Send every logger, ours and the libraries', through one JSON handler on stdout."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # botocore's INFO/DEBUG lines are about credentials and retries, not our requests.
+    logging.getLogger("botocore").setLevel(max(logging.WARNING, root.level))
+
+
+class Metrics:
+    """The service's Prometheus instruments, shared by every worker process through files."""
+
+    def __init__(self, multiprocess_dir: Path | None) -> None:
+        self.multiprocess_dir = multiprocess_dir
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "hello_http_requests",
+            "HTTP requests served, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "hello_http_request_duration_seconds",
+            "Time to produce a response, by method and route template.",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "hello_http_requests_in_flight",
+            "Requests being served right now.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.storage_latency = Histogram(
+            "hello_storage_operation_duration_seconds",
+            "Time spent in storage calls, by engine and operation.",
+            ["engine", "operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.storage_errors = Counter(
+            "hello_storage_errors",
+            "Storage calls that failed, by engine and operation.",
+            ["engine", "operation"],
+            registry=self.registry,
+        )
+        self.auth_failures = Counter(
+            "hello_auth_failures",
+            "Requests refused by authentication or authorisation, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        """The text format, merged across worker processes when there are several."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+            merged, path=str(self.multiprocess_dir)
+        )
+        return generate_latest(merged)
+
+
+class ObservedApp:
+    """WSGI middleware: request id, in-flight gauge, RED metrics and one access log line."""
+
+    def __init__(self, app: WSGIApplication, metrics: Metrics) -> None:
+        self._app = app
+        self._metrics = metrics
+        self._log = logging.getLogger("hello_birthday.access")
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        offered = environ.get("HTTP_X_REQUEST_ID")
+        request_id = (
+            offered
+            if offered is not None and _SANE_REQUEST_ID.fullmatch(offered)
+            else uuid.uuid4().hex
+        )
+        token = request_id_var.set(request_id)
+        status = "500"
+        header = ("X-Request-ID", request_id)
+
+        def tagged_start_response(
+            status_line: str,
+            headers: list[tuple[str, str]],
+            exc_info: OptExcInfo | None = None,
+        ) -> Callable[[bytes], object]:
+            nonlocal status
+            status = status_line[:3]
+            headers.append(header)
+            return start_response(status_line, headers, exc_info)
+
+        started = time.perf_counter()
+        self._metrics.in_flight.inc()
+        try:
+            return self._app(environ, tagged_start_response)
+        finally:
+            elapsed = time.perf_counter() - started
+            self._metrics.in_flight.dec()
+            method = environ.get("REQUEST_METHOD", "")
+            method = method if method in _KNOWN_METHODS else "OTHER"
+            route = environ.get(ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE)
+            self._metrics.requests.labels(method, route, status).inc()
+            self._metrics.latency.labels(method, route).observe(elapsed)
+            self._log.info(
+                "request",
+                extra={
+                    "method": method,
+                    "route": route,
+                    "status": int(status),
+                    "duration_ms": round(elapsed * 1000, 3),
+                },
+            )
+            request_id_var.reset(token)

@@ -1,0 +1,330 @@
+"""The OpenAPI 3.1 description, built from the same constants the code enforces, and Swagger UI."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, send_from_directory
+
+from hello_birthday.api import MAX_BODY_BYTES
+from hello_birthday.domain import DATE_PATTERN, USERNAME_MAX_LENGTH, USERNAME_PATTERN
+from hello_birthday.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
+
+bp = Blueprint("openapi", __name__)
+
+_SWAGGER_FILES = frozenset(
+    {
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "index.css",
+        "favicon-32x32.png",
+        "favicon-16x16.png",
+    }
+)
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Hello Birthday API</title>
+  <link rel="stylesheet" href="docs/swagger-ui.css">
+  <link rel="icon" type="image/png" href="docs/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="docs/swagger-ui-bundle.js"></script>
+  <script src="docs/swagger-ui-standalone-preset.js"></script>
+  <script src="docs/init.js"></script>
+</body>
+</html>
+"""
+# Kept out of the page so the page itself needs no inline script.
+_DOCS_INIT = """window.ui = SwaggerUIBundle({
+  url: "openapi.json",
+  dom_id: "#swagger-ui",
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: "StandaloneLayout"
+});
+"""
+
+
+def _problem(status: int, example_type: str, title: str, detail: str) -> dict[str, Any]:
+    return {
+        "description": title,
+        "content": {
+            PROBLEM_MEDIA_TYPE: {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "example": {
+                    "type": example_type,
+                    "title": title,
+                    "status": status,
+                    "detail": detail,
+                    "instance": "/hello/alice",
+                    "requestId": "3f2a0c6de1b44a0e9d6f1a2b3c4d5e6f",
+                },
+            }
+        },
+    }
+
+
+def _retry_after() -> dict[str, Any]:
+    return {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "string"},
+        }
+    }
+
+
+def build_document() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    username = {
+        "name": "username",
+        "in": "path",
+        "required": True,
+        "description": (
+            f"1 to {USERNAME_MAX_LENGTH} Unicode letters (general category L), counted after "
+            "NFC normalisation. Case-insensitive: the key is the casefold of the NFC form; the "
+            "greeting echoes the name as written in the path."
+        ),
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": USERNAME_MAX_LENGTH,
+            "pattern": USERNAME_PATTERN,
+        },
+        "example": "alice",
+    }
+    bad_request = _problem(
+        400,
+        PROBLEM_BASE + "validation-error",
+        "Invalid request",
+        "username must contain only letters",
+    )
+    unavailable = _problem(
+        503,
+        PROBLEM_BASE + "storage-unavailable",
+        "Service Unavailable",
+        "Storage is not answering right now; retry shortly.",
+    )
+    unavailable["headers"] = _retry_after()
+    not_allowed = _problem(
+        405, "about:blank", "Method Not Allowed", "The method is not allowed for the URL."
+    )
+    not_allowed["headers"] = {
+        "Allow": {"description": "The methods the URL accepts.", "schema": {"type": "string"}}
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Hello Birthday",
+            "version": version("hello-birthday"),
+            "description": (
+                "Stores dates of birth and greets people. Every error is an RFC 9457 problem "
+                "document (application/problem+json)."
+            ),
+        },
+        "paths": {
+            "/hello/{username}": {
+                "parameters": [username],
+                "get": {
+                    "operationId": "getGreeting",
+                    "summary": "Greet a user with the days left until their birthday",
+                    "responses": {
+                        "200": {
+                            "description": "The greeting",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Greeting"},
+                                    "examples": {
+                                        "days": {
+                                            "value": {
+                                                "message": (
+                                                    "Hello, alice! Your birthday is in 5 day(s)"
+                                                )
+                                            }
+                                        },
+                                        "today": {
+                                            "value": {"message": "Hello, alice! Happy birthday!"}
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                        "400": bad_request,
+                        "404": _problem(
+                            404,
+                            PROBLEM_BASE + "user-not-found",
+                            "Not Found",
+                            "No date of birth is stored for 'alice'.",
+                        ),
+                        "405": not_allowed,
+                        "503": unavailable,
+                    },
+                },
+                "put": {
+                    "operationId": "putDateOfBirth",
+                    "summary": "Save or replace a user's date of birth",
+                    "requestBody": {
+                        "required": True,
+                        "description": f"At most {MAX_BODY_BYTES} bytes.",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/DateOfBirth"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "204": {"description": "Saved"},
+                        "400": bad_request,
+                        "405": not_allowed,
+                        "413": _problem(
+                            413,
+                            "about:blank",
+                            "Request Entity Too Large",
+                            "The data value transmitted exceeds the capacity limit.",
+                        ),
+                        "415": _problem(
+                            415,
+                            PROBLEM_BASE + "unsupported-media-type",
+                            "Unsupported Media Type",
+                            "The body must be application/json, not 'text/plain'.",
+                        ),
+                        "503": unavailable,
+                    },
+                },
+            },
+            "/healthz": {
+                "get": {
+                    "operationId": "liveness",
+                    "summary": "Liveness: the process answers",
+                    "responses": {"200": _status_response("ok")},
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "operationId": "readiness",
+                    "summary": "Readiness: storage answers and the process is not draining",
+                    "responses": {
+                        "200": _status_response("ready"),
+                        "503": _problem(
+                            503,
+                            PROBLEM_BASE + "not-ready",
+                            "Service Unavailable",
+                            "The server is shutting down.",
+                        )
+                        | {"headers": _retry_after()},
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Prometheus metrics, merged across worker processes",
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text exposition format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "DateOfBirth": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["dateOfBirth"],
+                    "properties": {
+                        "dateOfBirth": {
+                            "type": "string",
+                            "format": "date",
+                            "pattern": DATE_PATTERN,
+                            "description": "A real calendar date strictly before today.",
+                            "examples": ["1990-07-14"],
+                        }
+                    },
+                },
+                "Greeting": {
+                    "type": "object",
+                    "required": ["message"],
+                    "properties": {"message": {"type": "string"}},
+                },
+                "Problem": {
+                    "type": "object",
+                    "required": ["type", "title", "status", "detail"],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "instance": {"type": "string"},
+                        "requestId": {"type": "string"},
+                        "errors": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["field", "message"],
+                                "properties": {
+                                    "field": {"type": "string"},
+                                    "message": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    }
+
+
+def _status_response(status: str) -> dict[str, Any]:
+    return {
+        "description": f"Status {status}",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {"status": {"type": "string", "const": status}},
+                }
+            }
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    """The OpenAPI document."""
+    document: bytes = current_app.extensions["hello_birthday.openapi"]
+    return Response(document, mimetype="application/json")
+
+
+@bp.get("/docs")
+def docs_page() -> Response:
+    """Swagger UI, with every asset served from the installed package."""
+    return Response(_DOCS_PAGE, mimetype="text/html")
+
+
+@bp.get("/docs/init.js")
+def docs_init() -> Response:
+    """Points Swagger UI at this service's document."""
+    return Response(_DOCS_INIT, mimetype="text/javascript")
+
+
+@bp.get("/docs/<asset>")
+def docs_asset(asset: str) -> Response:
+    """A Swagger UI asset from the swagger-ui-bundle-v2 package."""
+    if asset not in _SWAGGER_FILES:
+        abort(404)
+    from swagger_ui_bundle import swagger_ui_path
+
+    return send_from_directory(str(swagger_ui_path), asset, max_age=86400)
+
+
+def encoded_document() -> bytes:
+    """The document serialised once, as it is served."""
+    return json.dumps(build_document(), ensure_ascii=False, indent=2).encode()

@@ -1,0 +1,96 @@
+"""Endpoints for load balancers, orchestrators and Prometheus."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from hello_birthday.observability import Metrics
+from hello_birthday.problems import PROBLEM_BASE, RETRY_AFTER_SECONDS, problem_response
+from hello_birthday.storage import Repository, StorageUnavailable
+
+DRAIN_MARKER_NAME = "draining"
+
+bp = Blueprint("ops", __name__)
+
+
+class Readiness:
+    """Whether this process should get traffic: not draining, and storage answered recently."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        drain_marker: Path | None,
+        *,
+        cache_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._repository = repository
+        self._drain_marker = drain_marker
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._checked_at = float("-inf")
+        self._storage_error: str | None = None
+
+    def draining(self) -> bool:
+        """True once the server has been told to stop."""
+        return self._drain_marker is not None and self._drain_marker.exists()
+
+    def problem(self) -> str | None:
+        """Why the process is not ready, or None when it is."""
+        if self.draining():
+            return "The server is shutting down."
+        # One probe at a time per process, and at most one per cache period, so a burst of
+        # health checks cannot become a burst of storage calls.
+        with self._lock:
+            now = self._clock()
+            if now - self._checked_at >= self._cache_seconds:
+                try:
+                    self._repository.check()
+                    self._storage_error = None
+                except StorageUnavailable as error:
+                    self._storage_error = f"Storage is not answering: {error}"
+                self._checked_at = self._clock()
+            return self._storage_error
+
+
+def _json(body: dict[str, str], status: int = 200) -> Response:
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness: the process answers; no dependency is consulted."""
+    return _json({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: storage answers and the process is not draining."""
+    readiness: Readiness = current_app.extensions["hello_birthday.readiness"]
+    reason = readiness.problem()
+    if reason is None:
+        return _json({"status": "ready"})
+    return problem_response(
+        503,
+        PROBLEM_BASE + "not-ready",
+        "Service Unavailable",
+        reason,
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text exposition, merged across workers."""
+    instruments: Metrics = current_app.extensions["hello_birthday.metrics"]
+    return Response(instruments.exposition(), content_type=CONTENT_TYPE_LATEST)

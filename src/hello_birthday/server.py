@@ -1,0 +1,152 @@
+"""The production server: granian WSGI workers under a supervisor that drains before stopping."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from hello_birthday.observability import configure_logging
+from hello_birthday.ops import DRAIN_MARKER_NAME
+from hello_birthday.settings import Settings
+
+_log = logging.getLogger("hello_birthday.server")
+_KILL_MARGIN_SECONDS = 5.0
+
+
+def granian_command(settings: Settings, log_config: Path) -> list[str]:
+    """The granian invocation for these settings."""
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--factory",
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.port),
+        "--workers",
+        str(settings.workers),
+        "--blocking-threads",
+        str(settings.threads),
+        "--workers-kill-timeout",
+        str(max(1, round(settings.shutdown_timeout))),
+        "--log-config",
+        str(log_config),
+        "--no-access-log",
+        "hello_birthday.app:create_app_from_env",
+    ]
+
+
+def _stop_with_parent() -> None:
+    """Ask Linux to send SIGTERM to granian if this supervisor dies, even by SIGKILL."""
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _write_log_config(path: Path, level: str) -> None:
+    """Make granian's own log lines JSON too, through the same formatter."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "hello_birthday.observability.JsonFormatter"}},
+        "handlers": {"stdout": handler},
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {"_granian": {"handlers": ["stdout"], "level": level, "propagate": False}},
+    }
+    path.write_text(json.dumps(config))
+
+
+def serve(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT, then drain and stop; the exit code is 0 on a clean stop."""
+    configure_logging(settings.log_level)
+    stop_requested = threading.Event()
+    signals_seen = 0
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        stop_requested.set()
+
+    runtime_dir = Path(tempfile.mkdtemp(prefix="hello-birthday-"))
+    try:
+        metrics_dir = runtime_dir / "metrics"
+        metrics_dir.mkdir()
+        log_config = runtime_dir / "logging.json"
+        _write_log_config(log_config, settings.log_level)
+        env = dict(
+            os.environ,
+            HELLO_RUNTIME_DIR=str(runtime_dir),
+            PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        )
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        # The command is built from validated settings and our own interpreter path.
+        child = subprocess.Popen(  # noqa: S603
+            granian_command(settings, log_config),
+            env=env,
+            # Its own session: a Ctrl+C or a signal to our process group must not reach granian
+            # before the drain is over; only this supervisor tells it when to stop.
+            start_new_session=True,
+            preexec_fn=_stop_with_parent,
+        )
+        _log.info(
+            "server starting",
+            extra={
+                "host": settings.host,
+                "port": settings.port,
+                "workers": settings.workers,
+                "storage": settings.storage,
+            },
+        )
+        while not stop_requested.wait(0.2):
+            if child.poll() is not None:
+                _log.error("server exited unexpectedly", extra={"exit_code": child.returncode})
+                return child.returncode or 1
+        return _drain_and_stop(child, runtime_dir, settings, lambda: signals_seen > 1)
+    finally:
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+
+
+def _drain_and_stop(
+    child: subprocess.Popen[bytes],
+    runtime_dir: Path,
+    settings: Settings,
+    hurried: Callable[[], bool],
+) -> int:
+    # Readiness turns 503 at once; connections are still accepted during the drain so requests
+    # the load balancer sends before it notices are served, not refused.
+    (runtime_dir / DRAIN_MARKER_NAME).touch()
+    _log.info("draining", extra={"drain_seconds": settings.drain_seconds})
+    deadline = time.monotonic() + settings.drain_seconds
+    while time.monotonic() < deadline and child.poll() is None:
+        if hurried():
+            break
+        time.sleep(0.05)
+    _log.info("stopping", extra={"shutdown_timeout": settings.shutdown_timeout})
+    child.send_signal(signal.SIGTERM)
+    try:
+        code = child.wait(timeout=settings.shutdown_timeout + _KILL_MARGIN_SECONDS)
+    except subprocess.TimeoutExpired:
+        _log.error("in-flight requests did not finish in time; killing the server")
+        child.kill()
+        child.wait()
+        return 1
+    _log.info("stopped", extra={"exit_code": code})
+    return 0 if code in (0, -signal.SIGTERM) else code

@@ -1,0 +1,138 @@
+"""Configuration: read once from HELLO_* environment variables into a frozen object."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+T = TypeVar("T")
+
+StorageEngine = Literal["sqlite", "dynamodb"]
+AuthMode = Literal["none", "jwt"]
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service can be told by its environment."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    storage: StorageEngine = "sqlite"
+    sqlite_path: Path = Path("var/hello.sqlite3")
+    dynamodb_table: str = "hello-birthday"
+    aws_region: str | None = None
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+    workers: int = 1
+    threads: int = 4
+    drain_seconds: float = 5.0
+    shutdown_timeout: float = 20.0
+    storage_timeout: float = 2.0
+    # Set by the server for its workers: where the drain marker and metric files live.
+    runtime_dir: Path | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone whose calendar decides what "today" is."""
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Parse the environment, raising SettingsError with the variable's name on a bad value."""
+        env = os.environ if environ is None else environ
+        reader = _Reader(env)
+        defaults = cls()
+        settings = cls(
+            host=reader.text("HELLO_HOST", defaults.host),
+            port=reader.number("HELLO_PORT", int, defaults.port, minimum=1, maximum=65535),
+            storage=reader.choice("HELLO_STORAGE", ("sqlite", "dynamodb"), defaults.storage),
+            sqlite_path=Path(reader.text("HELLO_SQLITE_PATH", str(defaults.sqlite_path))),
+            dynamodb_table=reader.text("HELLO_DYNAMODB_TABLE", defaults.dynamodb_table),
+            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            timezone=reader.text("HELLO_TIMEZONE", defaults.timezone),
+            log_level=reader.text("HELLO_LOG_LEVEL", defaults.log_level).upper(),
+            workers=reader.number("HELLO_WORKERS", int, _cpu_count(), minimum=1, maximum=64),
+            threads=reader.number("HELLO_THREADS", int, defaults.threads, minimum=1, maximum=256),
+            drain_seconds=reader.number(
+                "HELLO_DRAIN_SECONDS", float, defaults.drain_seconds, minimum=0, maximum=300
+            ),
+            shutdown_timeout=reader.number(
+                "HELLO_SHUTDOWN_TIMEOUT", float, defaults.shutdown_timeout, minimum=1, maximum=600
+            ),
+            storage_timeout=reader.number(
+                "HELLO_STORAGE_TIMEOUT", float, defaults.storage_timeout, minimum=0.05, maximum=60
+            ),
+            runtime_dir=Path(env["HELLO_RUNTIME_DIR"]) if env.get("HELLO_RUNTIME_DIR") else None,
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Check the values that cannot be checked one variable at a time."""
+        try:
+            self.zone  # noqa: B018 - resolving the zone is the check
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"HELLO_TIMEZONE: {self.timezone!r} is not an IANA time zone"
+            ) from None
+        if logging.getLevelName(self.log_level) == f"Level {self.log_level}":
+            raise SettingsError(
+                f"HELLO_LOG_LEVEL: {self.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR"
+            )
+        if self.storage == "dynamodb" and not self.aws_region:
+            raise SettingsError("AWS_REGION: required when HELLO_STORAGE=dynamodb")
+        if not self.dynamodb_table:
+            raise SettingsError("HELLO_DYNAMODB_TABLE: must not be empty")
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class _Reader:
+    """Reads one variable at a time and names it in every error."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str, default: str) -> str:
+        value = self._env.get(name)
+        return default if value is None or value == "" else value.strip()
+
+    def choice(self, name: str, allowed: tuple[T, ...], default: T) -> T:
+        value = self._env.get(name)
+        if value is None or value == "":
+            return default
+        for option in allowed:
+            if value.strip().lower() == option:
+                return option
+        raise SettingsError(f"{name}: {value!r} is not one of {', '.join(map(str, allowed))}")
+
+    def number(
+        self,
+        name: str,
+        kind: Callable[[str], T],
+        default: T,
+        *,
+        minimum: float,
+        maximum: float,
+    ) -> T:
+        raw = self._env.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = kind(raw.strip())
+        except ValueError:
+            raise SettingsError(f"{name}: {raw!r} is not a valid number") from None
+        if not minimum <= value <= maximum:  # type: ignore[operator]
+            raise SettingsError(f"{name}: {raw!r} must be between {minimum:g} and {maximum:g}")
+        return value
