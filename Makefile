@@ -40,3 +40,10 @@ run: $(SYNCED) ## Serve on 127.0.0.1:8080 with SQLite (production server)
 .PHONY: dev
 dev: $(SYNCED) ## Flask's debug server with reload
 	$(VENV)/bin/flask --app hello_birthday.app:create_app_from_env --debug run --port 8080
+
+# --- docs --------------------------------------------------------------------
+
+.PHONY: diagram
+diagram: $(SYNCED) ## Draw docs/architecture.png and docs/delivery-flow.png offline with Graphviz
+	@command -v dot >/dev/null || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
+	$(PY) docs/architecture.py render
