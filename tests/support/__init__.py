@@ -1,0 +1,1 @@
+"""Real components the tests start: dynalite and the server process."""
