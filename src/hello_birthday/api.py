@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from hello_birthday.auth import Gate
 from hello_birthday.domain import ValidationError, greeting, parse_date_of_birth, parse_username
 from hello_birthday.problems import Problem
 from hello_birthday.storage import Repository
@@ -25,6 +26,11 @@ def _repository() -> Repository:
     return repository
 
 
+def _gate() -> Gate:
+    gate: Gate = current_app.extensions["hello_birthday.auth"]
+    return gate
+
+
 def _today() -> date:
     clock: Callable[[], date] = current_app.extensions["hello_birthday.clock"]
     return clock()
@@ -33,6 +39,7 @@ def _today() -> date:
 @bp.get(HELLO_ROUTE)
 def get_greeting(username: str) -> Response:
     """Greet a stored user with the days left until their birthday."""
+    _gate().check_read()
     user = parse_username(username)
     born = _repository().get(user.key)
     if born is None:
@@ -52,7 +59,11 @@ def get_greeting(username: str) -> Response:
 @bp.put(HELLO_ROUTE)
 def put_date_of_birth(username: str) -> Response:
     """Save or replace a user's date of birth."""
+    gate = _gate()
+    # Anonymous clients learn nothing about the body's validity: the token is checked first.
+    principal = gate.authenticate()
     user = parse_username(username)
+    gate.authorize_write(principal, user.key)
     payload = _json_object_body()
     unknown = sorted(set(payload) - _BODY_FIELDS)
     if unknown:

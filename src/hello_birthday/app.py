@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from flask import Flask, request
 
-from hello_birthday import api, openapi, ops
+from hello_birthday import api, auth, openapi, ops
 from hello_birthday.observability import (
     ROUTE_ENVIRON_KEY,
     Metrics,
@@ -44,6 +44,7 @@ def create_app(
             "hello_birthday.clock": clock or (lambda: datetime.now(zone).date()),
             "hello_birthday.metrics": metrics,
             "hello_birthday.readiness": ops.Readiness(storage, drain_marker),
+            "hello_birthday.auth": auth.build_gate(settings, metrics),
             "hello_birthday.openapi": openapi.encoded_document(),
         }
     )

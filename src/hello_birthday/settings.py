@@ -8,12 +8,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 T = TypeVar("T")
 
 StorageEngine = Literal["sqlite", "dynamodb"]
 AuthMode = Literal["none", "jwt"]
+AuthReads = Literal["optional", "required"]
+# Every Cognito user's access token carries this scope, so it cannot mark administrators.
+_COGNITO_SELF_SERVICE_SCOPE = "aws.cognito.signin.user.admin"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class SettingsError(ValueError):
@@ -39,6 +44,15 @@ class Settings:
     storage_timeout: float = 2.0
     # Set by the server for its workers: where the drain marker and metric files live.
     runtime_dir: Path | None = None
+    auth: AuthMode = "none"
+    auth_reads: AuthReads = "optional"
+    jwt_jwks_url: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_username_claim: str = "username"
+    jwt_admin_scope: str = ""
+    jwt_leeway_seconds: float = 30.0
+    jwks_cache_seconds: float = 300.0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -72,6 +86,29 @@ class Settings:
                 "HELLO_STORAGE_TIMEOUT", float, defaults.storage_timeout, minimum=0.05, maximum=60
             ),
             runtime_dir=Path(env["HELLO_RUNTIME_DIR"]) if env.get("HELLO_RUNTIME_DIR") else None,
+            auth=reader.choice("HELLO_AUTH", ("none", "jwt"), defaults.auth),
+            auth_reads=reader.choice(
+                "HELLO_AUTH_READS", ("optional", "required"), defaults.auth_reads
+            ),
+            jwt_jwks_url=reader.text("HELLO_JWT_JWKS_URL", defaults.jwt_jwks_url),
+            jwt_issuer=reader.text("HELLO_JWT_ISSUER", defaults.jwt_issuer),
+            jwt_audience=reader.text("HELLO_JWT_AUDIENCE", defaults.jwt_audience),
+            jwt_username_claim=reader.text("HELLO_JWT_USERNAME_CLAIM", defaults.jwt_username_claim),
+            jwt_admin_scope=reader.text("HELLO_JWT_ADMIN_SCOPE", defaults.jwt_admin_scope),
+            jwt_leeway_seconds=reader.number(
+                "HELLO_JWT_LEEWAY_SECONDS",
+                float,
+                defaults.jwt_leeway_seconds,
+                minimum=0,
+                maximum=300,
+            ),
+            jwks_cache_seconds=reader.number(
+                "HELLO_JWKS_CACHE_SECONDS",
+                float,
+                defaults.jwks_cache_seconds,
+                minimum=1,
+                maximum=86400,
+            ),
         )
         settings.validate()
         return settings
@@ -92,6 +129,35 @@ class Settings:
             raise SettingsError("AWS_REGION: required when HELLO_STORAGE=dynamodb")
         if not self.dynamodb_table:
             raise SettingsError("HELLO_DYNAMODB_TABLE: must not be empty")
+        self._validate_auth()
+
+    def _validate_auth(self) -> None:
+        if self.auth != "jwt":
+            if self.auth_reads == "required":
+                raise SettingsError("HELLO_AUTH_READS: required needs HELLO_AUTH=jwt")
+            return
+        for name, value in (
+            ("HELLO_JWT_JWKS_URL", self.jwt_jwks_url),
+            ("HELLO_JWT_ISSUER", self.jwt_issuer),
+            ("HELLO_JWT_AUDIENCE", self.jwt_audience),
+        ):
+            if not value:
+                raise SettingsError(f"{name}: required when HELLO_AUTH=jwt")
+        location = urlsplit(self.jwt_jwks_url)
+        secure = location.scheme == "https" or (
+            location.scheme == "http" and location.hostname in _LOOPBACK_HOSTS
+        )
+        local = location.scheme == "file" or Path(self.jwt_jwks_url).is_absolute()
+        if not (secure or local):
+            raise SettingsError(
+                "HELLO_JWT_JWKS_URL: must be an https:// URL (http:// only on loopback), "
+                "a file:// URL or an absolute path"
+            )
+        if self.jwt_admin_scope == _COGNITO_SELF_SERVICE_SCOPE:
+            raise SettingsError(
+                f"HELLO_JWT_ADMIN_SCOPE: every Cognito user has {_COGNITO_SELF_SERVICE_SCOPE}; "
+                "name a Cognito group or a custom scope"
+            )
 
 
 def _cpu_count() -> int:
