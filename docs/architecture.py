@@ -36,10 +36,11 @@ from diagrams.aws.network import (  # type: ignore[import-untyped]
     ALB,
     Endpoint,
     InternetGateway,
-    NATGateway,
     Route53,
+    VPCFlowLogs,
 )
-from diagrams.aws.security import ACM, WAF, IAMRole, KeyManagementService  # type: ignore[import-untyped]
+from diagrams.aws.security import ACM, WAF, Cognito, IAMRole, KeyManagementService  # type: ignore[import-untyped]
+from diagrams.aws.storage import SimpleStorageServiceS3Bucket  # type: ignore[import-untyped]
 from diagrams.onprem.ci import GithubActions  # type: ignore[import-untyped]
 from diagrams.onprem.vcs import Github  # type: ignore[import-untyped]
 from diagrams.programming.flowchart import Action, Decision, StartEnd  # type: ignore[import-untyped]
@@ -49,6 +50,9 @@ PNG_TEXT_KEY = "hello-birthday:dot-sha256"
 # diagrams builds icon paths from its own install directory; the DOT we commit must not depend
 # on where the virtualenv lives, so that prefix is cut off.
 _ICON_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(diagrams.__file__))) + os.sep
+
+GREY = "#7B8894"
+ORANGE = "#E8710A"
 
 
 def request(label: str = "") -> Any:
@@ -60,11 +64,16 @@ def data(label: str = "") -> Any:
 
 
 def control(label: str = "") -> Any:
-    return Edge(label=label, color="#7B8894", style="dashed")
+    return Edge(label=label, color=GREY, style="dashed")
 
 
 def telemetry(label: str = "") -> Any:
-    return Edge(label=label, color="#E8710A", style="dashed")
+    return Edge(label=label, color=ORANGE, style="dashed")
+
+
+def aside(label: str = "", color: str = GREY) -> Any:
+    """A dashed edge that Graphviz may not use to rank nodes, so it cannot bend the layout."""
+    return Edge(label=label, color=color, style="dashed", constraint="false")
 
 
 @dataclass
@@ -80,68 +89,118 @@ class Canvas:
 
 def draw_architecture(c: Canvas) -> None:
     """Route 53 -> WAF -> ALB -> Fargate tasks in private subnets -> DynamoDB, and what runs it."""
-    users = c.node(Users, "clients", "API clients")
+    clients = c.node(Users, "clients", "API clients")
     with Cluster("GitHub"):
-        actions = c.node(GithubActions, "github_actions", "GitHub Actions\n(deploy workflow)")
-    with Cluster("AWS account (one per environment)"):
-        dns = c.node(Route53, "route53", "Route 53\nalias record", "aws_route53_record")
-        waf = c.node(
-            WAF,
-            "waf",
-            "WAF web ACL\n(managed rules,\nrate limit)",
-            "aws_wafv2_web_acl",
-            "aws_wafv2_web_acl_association",
-        )
-        cert = c.node(ACM, "acm", "ACM certificate", "aws_acm_certificate")
-        oidc = c.node(
-            IAMRole,
-            "deploy_role",
-            "OIDC provider +\ndeploy role",
-            "aws_iam_openid_connect_provider",
-        )
-        registry = c.node(
-            ECR, "ecr", "ECR repository\n(immutable tags,\nscan on push)", "aws_ecr_repository"
-        )
-        key = c.node(KeyManagementService, "kms", "KMS key", "aws_kms_key")
-        with Cluster("VPC (2 AZs)"):
-            igw = c.node(InternetGateway, "igw", "Internet gateway", "aws_internet_gateway")
+        actions = c.node(GithubActions, "github_actions", "GitHub Actions\ndeploy workflow")
+    with Cluster("AWS account, one region (staging and prod alike)"):
+        with Cluster("Entry"):
+            dns = c.node(Route53, "route53", "Route 53\nalias record", "aws_route53_record")
+            waf = c.node(
+                WAF,
+                "waf",
+                "WAF web ACL\nrate limit + managed rules",
+                "aws_wafv2_web_acl",
+                "aws_wafv2_web_acl_association",
+            )
+            cert = c.node(ACM, "acm", "ACM certificate\n(DNS-validated)", "aws_acm_certificate")
+            users = c.node(
+                Cognito,
+                "cognito",
+                "Cognito user pool\n(when enable_auth)",
+                "aws_cognito_user_pool",
+                "aws_cognito_user_pool_client",
+                "aws_cognito_user_group",
+            )
+        with Cluster("VPC, 2 AZs"):
             with Cluster("Public subnets"):
+                igw = c.node(InternetGateway, "igw", "Internet gateway", "aws_internet_gateway")
                 alb = c.node(
                     ALB,
                     "alb",
-                    "ALB\nHTTPS :443",
+                    "ALB\nHTTPS :443 (:80 redirects)",
                     "aws_lb",
                     "aws_lb_listener",
                     "aws_lb_target_group",
                 )
-                nat = c.node(NATGateway, "nat", "NAT gateway", "aws_nat_gateway")
-            with Cluster("Private subnets"):
+            with Cluster("Private subnets, no route to the internet"):
                 with Cluster("ECS cluster"):
                     service = c.node(
                         ElasticContainerServiceService,
                         "ecs_service",
-                        "ECS service\n(rolling, circuit breaker)",
+                        "ECS service\nrolling + circuit breaker",
                         "aws_ecs_cluster",
                         "aws_ecs_service",
-                        "aws_ecs_task_definition",
                     )
-                    task_a = c.node(FargateTask, "task_az_a", "Fargate task\nAZ a")
-                    task_b = c.node(FargateTask, "task_az_b", "Fargate task\nAZ b")
-                scaling = c.node(
-                    ApplicationAutoScaling,
-                    "autoscaling",
-                    "Application Auto Scaling\n(target tracking)",
-                    "aws_appautoscaling_target",
-                    "aws_appautoscaling_policy",
-                )
-                ddb_endpoint = c.node(
-                    Endpoint, "vpce_dynamodb", "DynamoDB\ngateway endpoint", "aws_vpc_endpoint"
-                )
-        table = c.node(
-            DynamodbTable, "dynamodb", "DynamoDB table\n(on-demand, PITR)", "aws_dynamodb_table"
+                    tasks = [
+                        c.node(
+                            FargateTask,
+                            f"task_az_{zone}",
+                            f"Fargate task (ARM64)\nAZ {zone}",
+                            "aws_ecs_task_definition",
+                        )
+                        for zone in ("a", "b")
+                    ]
+                with Cluster("VPC endpoints"):
+                    ddb_gateway = c.node(
+                        Endpoint, "vpce_dynamodb", "DynamoDB\ngateway endpoint", "aws_vpc_endpoint"
+                    )
+                    s3_gateway = c.node(
+                        Endpoint, "vpce_s3", "S3\ngateway endpoint", "aws_vpc_endpoint"
+                    )
+                    interface = c.node(
+                        Endpoint,
+                        "vpce_interface",
+                        "Interface endpoints\necr.api, ecr.dkr, logs\n(+ cognito-idp)",
+                        "aws_vpc_endpoint",
+                    )
+            flow_logs = c.node(VPCFlowLogs, "flow_logs", "VPC flow logs", "aws_flow_log")
+        scaling = c.node(
+            ApplicationAutoScaling,
+            "autoscaling",
+            "Application Auto Scaling\nCPU + requests per task",
+            "aws_appautoscaling_target",
+            "aws_appautoscaling_policy",
         )
+        with Cluster("Data"):
+            table = c.node(
+                DynamodbTable, "dynamodb", "DynamoDB table\non-demand, PITR", "aws_dynamodb_table"
+            )
+            registry = c.node(
+                ECR,
+                "ecr",
+                "ECR repository\nimmutable tags, scan on push",
+                "aws_ecr_repository",
+                "aws_ecr_lifecycle_policy",
+            )
+            access_logs = c.node(
+                SimpleStorageServiceS3Bucket,
+                "alb_logs",
+                "S3 bucket\nALB access logs",
+                "aws_s3_bucket",
+            )
+        with Cluster("Identity and keys"):
+            roles = c.node(
+                IAMRole,
+                "task_roles",
+                "Task role: the table only\nExecution role: pull + logs",
+                "aws_iam_role",
+                "aws_iam_role_policy",
+            )
+            deploy = c.node(
+                IAMRole,
+                "deploy_role",
+                "GitHub OIDC provider\n+ deploy role",
+                "aws_iam_openid_connect_provider",
+                "aws_iam_role",
+            )
+            key = c.node(KeyManagementService, "kms", "KMS key\nrotated yearly", "aws_kms_key")
         with Cluster("Observability"):
-            logs = c.node(CloudwatchLogs, "logs", "CloudWatch Logs", "aws_cloudwatch_log_group")
+            logs = c.node(
+                CloudwatchLogs,
+                "logs",
+                "CloudWatch Logs\napp, WAF, flow logs",
+                "aws_cloudwatch_log_group",
+            )
             metrics = c.node(
                 Cloudwatch,
                 "dashboard",
@@ -149,28 +208,42 @@ def draw_architecture(c: Canvas) -> None:
                 "aws_cloudwatch_dashboard",
             )
             alarms = c.node(
-                CloudwatchAlarm, "alarms", "CloudWatch alarms", "aws_cloudwatch_metric_alarm"
+                CloudwatchAlarm, "alarms", "CloudWatch alarms\n(6)", "aws_cloudwatch_metric_alarm"
             )
             topic = c.node(
-                SimpleNotificationServiceSnsTopic, "sns", "SNS topic\n(on-call)", "aws_sns_topic"
+                SimpleNotificationServiceSnsTopic,
+                "sns",
+                "SNS topic\non-call email",
+                "aws_sns_topic",
+                "aws_sns_topic_subscription",
             )
 
-    users >> request() >> dns
-    users >> request("HTTPS") >> igw >> request() >> waf >> request() >> alb
-    cert >> control() >> alb
-    alb >> request() >> [task_a, task_b]
-    service >> control() >> [task_a, task_b]
-    scaling >> control() >> service
-    [task_a, task_b] >> data() >> ddb_endpoint >> data() >> table
-    [task_a, task_b] >> control() >> nat
-    registry >> control("image pull") >> nat
-    [task_a, task_b] >> telemetry() >> logs
-    [alb, service, table, waf] >> telemetry() >> metrics
-    metrics >> telemetry() >> alarms >> telemetry() >> topic
-    alarms >> telemetry() >> scaling
-    key >> control() >> [table, logs, topic, registry]
-    actions >> control("OIDC, no stored keys") >> oidc
-    oidc >> control() >> [registry, service]
+    # The request path decides the layout; every other edge is drawn without moving it.
+    clients >> request("DNS") >> dns
+    clients >> request("HTTPS") >> waf >> request() >> alb
+    alb >> request("HTTP :8080") >> tasks
+    tasks >> data("GetItem, PutItem") >> ddb_gateway >> data() >> table
+    # What keeps it running.
+    igw - aside() - alb
+    cert >> aside() >> alb
+    clients >> aside("sign-in") >> users
+    scaling >> control() >> service >> control() >> tasks
+    roles >> aside() >> service
+    tasks >> control() >> interface >> control("image") >> registry
+    tasks >> control() >> s3_gateway >> control("layers") >> registry
+    interface >> aside("JWKS") >> users
+    # Telemetry.
+    interface >> telemetry("logs") >> logs
+    [waf, flow_logs] >> aside(color=ORANGE) >> logs
+    alb >> telemetry() >> access_logs
+    [alb, table] >> telemetry() >> metrics >> telemetry() >> alarms >> telemetry() >> topic
+    metrics >> aside(color=ORANGE) >> scaling
+    alarms >> aside("roll back deploy", color=ORANGE) >> service
+    key >> aside("encrypts") >> [table, logs, topic, registry]
+    # Delivery.
+    actions >> control("OIDC") >> deploy
+    deploy >> control("push") >> registry
+    deploy >> aside("deploy") >> service
 
 
 def draw_delivery_flow(c: Canvas) -> None:
@@ -213,7 +286,11 @@ def _diagram(picture: Picture) -> Iterator[Any]:
     # Entered by hand: Diagram.__exit__ always renders with the dot binary, and the DOT source
     # has to be available without Graphviz.
     diagram = Diagram(
-        picture.title, direction=picture.direction, show=False, graph_attr={"pad": "0.5"}
+        picture.title,
+        direction=picture.direction,
+        curvestyle="curved",
+        show=False,
+        graph_attr={"pad": "0.5", "splines": "spline", "nodesep": "0.5", "ranksep": "1.0"},
     )
     diagrams.setdiagram(diagram)
     try:

@@ -1,0 +1,76 @@
+"""The architecture diagram and the Terraform describe the same system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# (resource type, resource name, file, attributes), as the terraform_resources fixture gives them
+Resource = tuple[str, str, str, dict[str, Any]]
+
+# Nodes that Terraform does not create: the clients and GitHub's own runners.
+OUTSIDE_THE_ACCOUNT = {"clients", "github_actions"}
+
+# Resource types that exist in the Terraform but are not drawn, each with the reason. Every other
+# resource type must be claimed by a node of the architecture diagram.
+NOT_DRAWN = {
+    "aws_acm_certificate_validation": "a wait for DNS validation, part of the ACM certificate",
+    "aws_default_security_group": "taken over only to strip its rules",
+    "aws_kms_alias": "a name for the KMS key",
+    "aws_route": "routing detail of the VPC",
+    "aws_route_table": "routing detail of the VPC",
+    "aws_route_table_association": "routing detail of the VPC",
+    "aws_s3_bucket_lifecycle_configuration": "settings of the log bucket",
+    "aws_s3_bucket_ownership_controls": "settings of the log bucket",
+    "aws_s3_bucket_policy": "settings of the log bucket",
+    "aws_s3_bucket_public_access_block": "settings of the log bucket",
+    "aws_s3_bucket_server_side_encryption_configuration": "settings of the log bucket",
+    "aws_s3_bucket_versioning": "settings of the log bucket",
+    "aws_security_group": "firewall detail; the picture shows who talks to whom",
+    "aws_subnet": "drawn as the subnet groups, not as a node",
+    "aws_vpc": "drawn as the VPC group, not as a node",
+    "aws_vpc_security_group_egress_rule": "firewall detail",
+    "aws_vpc_security_group_ingress_rule": "firewall detail",
+    "aws_wafv2_web_acl_logging_configuration": "where the WAF drawn writes its logs",
+}
+
+
+def terraform_types(resources: list[Resource]) -> set[str]:
+    return {rtype for rtype, _, _, _ in resources}
+
+
+def test_every_drawn_component_exists_in_terraform(
+    terraform_resources: list[Resource], diagram_components: dict[str, dict[str, list[str]]]
+) -> None:
+    built = terraform_types(terraform_resources)
+    missing = {
+        node: sorted(set(types) - built)
+        for node, types in diagram_components["architecture"].items()
+        if set(types) - built
+    }
+    assert missing == {}, "drawn in docs/architecture.py but not in infra/terraform"
+
+
+def test_only_outside_components_have_no_terraform(
+    diagram_components: dict[str, dict[str, list[str]]],
+) -> None:
+    unbacked = {node for node, types in diagram_components["architecture"].items() if not types}
+    assert unbacked == OUTSIDE_THE_ACCOUNT
+
+
+def test_every_major_terraform_resource_is_drawn(
+    terraform_resources: list[Resource], diagram_components: dict[str, dict[str, list[str]]]
+) -> None:
+    drawn = {t for types in diagram_components["architecture"].values() for t in types}
+    undrawn = {
+        f"{rtype}.{name} ({path})"
+        for rtype, name, path, _ in terraform_resources
+        if rtype not in drawn and rtype not in NOT_DRAWN
+    }
+    assert undrawn == set(), "in infra/terraform but neither drawn nor listed in NOT_DRAWN"
+
+
+def test_resources_left_out_of_the_picture_still_exist(
+    terraform_resources: list[Resource],
+) -> None:
+    stale = set(NOT_DRAWN) - terraform_types(terraform_resources)
+    assert stale == set(), "NOT_DRAWN names resource types the Terraform no longer has"
