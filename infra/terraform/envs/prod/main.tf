@@ -1,0 +1,38 @@
+locals {
+  environment = "prod"
+  # Must equal the backend key in versions.tf (backend blocks cannot use locals).
+  state_key = "hello-birthday/prod/terraform.tfstate"
+}
+
+# Prod keeps at least two tasks in three AZs so that losing a task or a zone
+# never takes the service down, and protects the data and the entry point.
+module "stack" {
+  source = "../../modules/stack"
+
+  environment = local.environment
+  vpc_cidr    = "10.20.0.0/16"
+  az_count    = 3
+
+  image_tag     = var.image_tag
+  cpu           = 1024
+  memory        = 2048
+  desired_count = 2
+  min_capacity  = 2
+  max_capacity  = 6
+
+  domain_name     = var.domain_name
+  route53_zone_id = var.route53_zone_id
+  certificate_arn = var.certificate_arn
+  alarm_email     = var.alarm_email
+
+  deletion_protection = true
+  force_destroy       = false
+  log_retention_days  = 365
+  enable_auth         = var.enable_auth
+
+  github_repository           = var.github_repository
+  create_github_oidc_provider = var.create_github_oidc_provider
+  state_bucket_name           = var.state_bucket_name
+  state_kms_key_arn           = var.state_kms_key_arn
+  state_key                   = local.state_key
+}

@@ -1,0 +1,38 @@
+locals {
+  environment = "staging"
+  # Must equal the backend key in versions.tf (backend blocks cannot use locals).
+  state_key = "hello-birthday/staging/terraform.tfstate"
+}
+
+# Staging is the smallest thing that still exercises a real rolling deploy:
+# two AZs, one task that may scale to two, and nothing protected from destroy.
+module "stack" {
+  source = "../../modules/stack"
+
+  environment = local.environment
+  vpc_cidr    = "10.10.0.0/16"
+  az_count    = 2
+
+  image_tag     = var.image_tag
+  cpu           = 512
+  memory        = 1024
+  desired_count = 1
+  min_capacity  = 1
+  max_capacity  = 2
+
+  domain_name     = var.domain_name
+  route53_zone_id = var.route53_zone_id
+  certificate_arn = var.certificate_arn
+  alarm_email     = var.alarm_email
+
+  deletion_protection = false
+  force_destroy       = true
+  log_retention_days  = 365
+  enable_auth         = var.enable_auth
+
+  github_repository           = var.github_repository
+  create_github_oidc_provider = var.create_github_oidc_provider
+  state_bucket_name           = var.state_bucket_name
+  state_kms_key_arn           = var.state_kms_key_arn
+  state_key                   = local.state_key
+}

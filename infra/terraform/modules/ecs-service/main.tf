@@ -1,0 +1,362 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id     = data.aws_caller_identity.current.account_id
+  partition      = data.aws_partition.current.partition
+  region         = data.aws_region.current.region
+  container_name = "app"
+
+  environment = merge(
+    {
+      HELLO_HOST             = "0.0.0.0"
+      HELLO_PORT             = tostring(var.container_port)
+      HELLO_STORAGE          = "dynamodb"
+      HELLO_DYNAMODB_TABLE   = var.dynamodb_table_name
+      AWS_REGION             = local.region
+      HELLO_LOG_LEVEL        = var.log_level
+      HELLO_WORKERS          = tostring(max(1, floor(var.cpu / 1024)))
+      HELLO_DRAIN_SECONDS    = tostring(var.drain_seconds)
+      HELLO_SHUTDOWN_TIMEOUT = tostring(var.shutdown_timeout_seconds)
+    },
+    var.extra_environment,
+  )
+
+  container_definition = {
+    name      = local.container_name
+    image     = "${var.repository_url}:${var.image_tag}"
+    essential = true
+    user      = "10001:10001"
+
+    readonlyRootFilesystem = true
+    # The server's only writable directory; Fargate has no tmpfs, so it is an
+    # ephemeral task volume.
+    mountPoints = [
+      {
+        sourceVolume  = "tmp"
+        containerPath = "/tmp"
+        readOnly      = false
+      },
+    ]
+
+    portMappings = [
+      {
+        name          = "http"
+        containerPort = var.container_port
+        hostPort      = var.container_port
+        protocol      = "tcp"
+        appProtocol   = "http"
+      },
+    ]
+
+    environment = [for k in sort(keys(local.environment)) : { name = k, value = local.environment[k] }]
+
+    healthCheck = {
+      command     = ["CMD", "/app/.venv/bin/hello-birthday", "healthcheck"]
+      interval    = 10
+      timeout     = 5
+      retries     = 3
+      startPeriod = 15
+    }
+
+    stopTimeout = var.stop_timeout_seconds
+
+    linuxParameters = {
+      capabilities = { drop = ["ALL"] }
+    }
+
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this.name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = local.container_name
+        # A slow log pipeline must not block request handling.
+        mode            = "non-blocking"
+        max-buffer-size = "4m"
+      }
+    }
+  }
+}
+
+# ------------------------------------------------------------------------ logs
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/ecs/${var.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+}
+
+# ------------------------------------------------------------------------- IAM
+
+data "aws_iam_policy_document" "assume_ecs_tasks" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+    # Confused-deputy guard: only ECS acting for this account.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-execution"
+  description        = "ECS agent: pull the image and write container logs"
+  assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
+}
+
+data "aws_iam_policy_document" "execution" {
+  statement {
+    sid = "EcrLogin"
+    #checkov:skip=CKV_AWS_356:ecr:GetAuthorizationToken has no resource-level permissions; "*" is the only valid resource.
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "PullThisRepository"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+    ]
+    resources = [var.repository_arn]
+  }
+
+  statement {
+    sid       = "WriteThisLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "execution" {
+  name   = "pull-image-write-logs"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution.json
+}
+
+resource "aws_iam_role" "task" {
+  name               = "${var.name}-task"
+  description        = "The running service: read and write its one DynamoDB table"
+  assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
+}
+
+# GetItem/PutItem serve the API, DescribeTable answers /readyz. The table's
+# KMS key admits account principals through DynamoDB (see the kms module), so
+# no KMS permission is needed here.
+data "aws_iam_policy_document" "task" {
+  statement {
+    sid       = "ReadWriteTheTable"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DescribeTable"]
+    resources = [var.dynamodb_table_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "task" {
+  name   = "dynamodb-table"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.task.json
+}
+
+# --------------------------------------------------------------------- network
+
+resource "aws_security_group" "task" {
+  name        = "${var.name}-task"
+  description = "Service tasks: HTTP from the load balancer, HTTPS to AWS endpoints only"
+  vpc_id      = var.vpc_id
+
+  tags = { Name = "${var.name}-task" }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "task_from_alb" {
+  security_group_id            = aws_security_group.task.id
+  description                  = "Application port from the load balancer"
+  ip_protocol                  = "tcp"
+  from_port                    = var.container_port
+  to_port                      = var.container_port
+  referenced_security_group_id = var.alb_security_group_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "alb_to_task" {
+  security_group_id            = var.alb_security_group_id
+  description                  = "Load balancer to the application port of the tasks"
+  ip_protocol                  = "tcp"
+  from_port                    = var.container_port
+  to_port                      = var.container_port
+  referenced_security_group_id = aws_security_group.task.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "task_to_endpoints" {
+  security_group_id            = aws_security_group.task.id
+  description                  = "HTTPS to the interface endpoints (ECR, CloudWatch Logs)"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = var.endpoints_security_group_id
+}
+
+resource "aws_vpc_security_group_egress_rule" "task_to_gateways" {
+  for_each = toset(var.gateway_prefix_list_ids)
+
+  security_group_id = aws_security_group.task.id
+  description       = "HTTPS to a gateway endpoint (DynamoDB, S3 for image layers)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = each.value
+}
+
+# ------------------------------------------------------------------------- ECS
+
+resource "aws_ecs_cluster" "this" {
+  name = var.name
+
+  setting {
+    name  = "containerInsights"
+    value = var.container_insights
+  }
+}
+
+resource "aws_ecs_task_definition" "this" {
+  family                   = var.name
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.cpu
+  memory                   = var.memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "ARM64"
+  }
+
+  volume {
+    name = "tmp"
+  }
+
+  container_definitions = jsonencode([local.container_definition])
+}
+
+resource "aws_ecs_service" "this" {
+  name             = var.name
+  cluster          = aws_ecs_cluster.this.id
+  task_definition  = aws_ecs_task_definition.this.arn
+  launch_type      = "FARGATE"
+  platform_version = "LATEST"
+  desired_count    = var.desired_count
+
+  # Never drop below the current capacity while new tasks start.
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = var.health_check_grace_period_seconds
+
+  deployment_controller {
+    type = "ECS"
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  dynamic "alarms" {
+    for_each = length(var.deployment_alarm_names) > 0 ? [var.deployment_alarm_names] : []
+
+    content {
+      alarm_names = alarms.value
+      enable      = true
+      rollback    = true
+    }
+  }
+
+  # Fargate places tasks across the subnets' AZs; rebalancing moves them back
+  # after an AZ recovers.
+  availability_zone_rebalancing = "ENABLED"
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.task.id]
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = var.target_group_arn
+    container_name   = local.container_name
+    container_port   = var.container_port
+  }
+
+  enable_ecs_managed_tags = true
+  propagate_tags          = "SERVICE"
+  wait_for_steady_state   = var.wait_for_steady_state
+
+  lifecycle {
+    # Autoscaling owns the running count after creation.
+    ignore_changes = [desired_count]
+  }
+
+  # Tasks must be able to read the table the moment they start.
+  depends_on = [aws_iam_role_policy.task, aws_iam_role_policy.execution]
+}
+
+# ----------------------------------------------------------------- autoscaling
+
+resource "aws_appautoscaling_target" "this" {
+  service_namespace  = "ecs"
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.this.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+  min_capacity       = var.min_capacity
+  max_capacity       = var.max_capacity
+}
+
+resource "aws_appautoscaling_policy" "cpu" {
+  name               = "${var.name}-cpu"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.this.service_namespace
+  resource_id        = aws_appautoscaling_target.this.resource_id
+  scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = var.cpu_target_percent
+    scale_in_cooldown  = 300
+    scale_out_cooldown = 60
+
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}
+
+resource "aws_appautoscaling_policy" "requests" {
+  name               = "${var.name}-requests"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.this.service_namespace
+  resource_id        = aws_appautoscaling_target.this.resource_id
+  scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = var.requests_per_target
+    scale_in_cooldown  = 300
+    scale_out_cooldown = 60
+
+    predefined_metric_specification {
+      predefined_metric_type = "ALBRequestCountPerTarget"
+      resource_label         = var.alb_resource_label
+    }
+  }
+}

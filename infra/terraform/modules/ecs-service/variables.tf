@@ -1,0 +1,212 @@
+variable "name" {
+  description = "Name of the cluster, service, task family and log group (e.g. hello-birthday-prod)."
+  type        = string
+}
+
+variable "environment" {
+  description = "Deployment environment; a typo here would tag and name resources for an environment that does not exist."
+  type        = string
+
+  validation {
+    condition     = contains(["staging", "prod"], var.environment)
+    error_message = "environment must be staging or prod."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC the tasks run in."
+  type        = string
+}
+
+variable "private_subnet_ids" {
+  description = "Private subnets, one per AZ; Fargate spreads the tasks over them."
+  type        = list(string)
+}
+
+variable "alb_security_group_id" {
+  description = "Security group of the load balancer, the only source allowed to reach the container port."
+  type        = string
+}
+
+variable "target_group_arn" {
+  description = "Target group the service registers its tasks into."
+  type        = string
+}
+
+variable "alb_resource_label" {
+  description = "<alb arn_suffix>/<target group arn_suffix>, the resource label of the ALBRequestCountPerTarget metric."
+  type        = string
+}
+
+variable "endpoints_security_group_id" {
+  description = "Security group of the interface VPC endpoints (ECR, CloudWatch Logs) the tasks must reach."
+  type        = string
+}
+
+variable "gateway_prefix_list_ids" {
+  description = "Prefix lists of the DynamoDB and S3 gateway endpoints the tasks may send HTTPS to."
+  type        = list(string)
+}
+
+variable "repository_url" {
+  description = "ECR repository URL of the image, without tag."
+  type        = string
+}
+
+variable "repository_arn" {
+  description = "ECR repository ARN; the execution role may pull from it and nothing else."
+  type        = string
+}
+
+variable "image_tag" {
+  description = "Immutable image tag to run: the full 40-character git commit SHA."
+  type        = string
+
+  validation {
+    # A mutable tag like latest would make a rollback or a new task silently
+    # run different code.
+    condition     = can(regex("^[0-9a-f]{40}$", var.image_tag))
+    error_message = "image_tag must be a full 40-character lowercase git SHA, never latest or another mutable tag."
+  }
+}
+
+variable "cpu" {
+  description = "Task CPU units (1024 = 1 vCPU); also sets HELLO_WORKERS."
+  type        = number
+  default     = 512
+}
+
+variable "memory" {
+  description = "Task memory in MiB; must be a valid Fargate pairing for cpu."
+  type        = number
+  default     = 1024
+
+  validation {
+    # Fargate rejects other pairings only at deploy time.
+    condition = (
+      var.cpu == 256 ? contains([512, 1024, 2048], var.memory) :
+      var.cpu == 512 ? var.memory >= 1024 && var.memory <= 4096 && var.memory % 1024 == 0 :
+      var.cpu == 1024 ? var.memory >= 2048 && var.memory <= 8192 && var.memory % 1024 == 0 :
+      var.cpu == 2048 ? var.memory >= 4096 && var.memory <= 16384 && var.memory % 1024 == 0 :
+      var.cpu == 4096 ? var.memory >= 8192 && var.memory <= 30720 && var.memory % 1024 == 0 :
+      false
+    )
+    error_message = "cpu/memory is not a Fargate combination (256: 512-2048, 512: 1024-4096, 1024: 2048-8192, 2048: 4096-16384, 4096: 8192-30720 MiB in 1 GiB steps)."
+  }
+}
+
+variable "container_port" {
+  description = "Port the service listens on (HELLO_PORT)."
+  type        = number
+  default     = 8080
+}
+
+variable "desired_count" {
+  description = "Tasks to start with; autoscaling moves it between min_capacity and max_capacity afterwards."
+  type        = number
+  default     = 2
+}
+
+variable "min_capacity" {
+  description = "Autoscaling floor."
+  type        = number
+  default     = 2
+}
+
+variable "max_capacity" {
+  description = "Autoscaling ceiling."
+  type        = number
+  default     = 6
+}
+
+variable "cpu_target_percent" {
+  description = "Target average CPU utilisation of the service."
+  type        = number
+  default     = 60
+}
+
+variable "requests_per_target" {
+  description = "Target ALB requests per task per minute."
+  type        = number
+  default     = 3000
+}
+
+variable "dynamodb_table_name" {
+  description = "Table the service stores birthdays in."
+  type        = string
+}
+
+variable "dynamodb_table_arn" {
+  description = "ARN of that table; the task role is limited to it."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key encrypting the application log group."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the application log group, in days."
+  type        = number
+  default     = 365
+}
+
+variable "log_level" {
+  description = "HELLO_LOG_LEVEL of the service."
+  type        = string
+  default     = "INFO"
+}
+
+variable "drain_seconds" {
+  description = "HELLO_DRAIN_SECONDS: after SIGTERM /readyz answers 503 for this long while requests are still served."
+  type        = number
+  default     = 5
+}
+
+variable "shutdown_timeout_seconds" {
+  description = "HELLO_SHUTDOWN_TIMEOUT: longest wait for in-flight requests after the drain."
+  type        = number
+  default     = 20
+}
+
+variable "stop_timeout_seconds" {
+  description = "Container stopTimeout: time between SIGTERM and SIGKILL; must cover drain plus shutdown timeout."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.stop_timeout_seconds > var.drain_seconds + var.shutdown_timeout_seconds && var.stop_timeout_seconds <= 120
+    error_message = "stop_timeout_seconds must exceed drain_seconds + shutdown_timeout_seconds (or requests are cut off by SIGKILL) and Fargate allows at most 120."
+  }
+}
+
+variable "health_check_grace_period_seconds" {
+  description = "Seconds ECS ignores failing load balancer health checks of a new task."
+  type        = number
+  default     = 30
+}
+
+variable "container_insights" {
+  description = "Container Insights mode of the cluster (enabled or enhanced)."
+  type        = string
+  default     = "enabled"
+}
+
+variable "deployment_alarm_names" {
+  description = "CloudWatch alarms that roll a deployment back when they fire; empty disables alarm-based rollback."
+  type        = list(string)
+  default     = []
+}
+
+variable "wait_for_steady_state" {
+  description = "Make terraform apply wait until the deployment has finished (or rolled back)."
+  type        = bool
+  default     = true
+}
+
+variable "extra_environment" {
+  description = "Additional container environment variables (e.g. HELLO_AUTH and the HELLO_JWT_* settings)."
+  type        = map(string)
+  default     = {}
+}

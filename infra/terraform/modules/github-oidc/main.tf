@@ -1,0 +1,193 @@
+data "aws_partition" "current" {}
+
+locals {
+  oidc_url          = "https://token.actions.githubusercontent.com"
+  oidc_host         = "token.actions.githubusercontent.com"
+  oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
+  subjects = concat(
+    [for b in var.github_branches : "repo:${var.github_repository}:ref:refs/heads/${b}"],
+    [for e in var.github_environments : "repo:${var.github_repository}:environment:${e}"],
+  )
+  state_bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.state_bucket_name}"
+}
+
+resource "aws_iam_openid_connect_provider" "github" {
+  count = var.create_oidc_provider ? 1 : 0
+
+  url            = local.oidc_url
+  client_id_list = ["sts.amazonaws.com"]
+}
+
+data "aws_iam_openid_connect_provider" "github" {
+  count = var.create_oidc_provider ? 0 : 1
+
+  url = local.oidc_url
+}
+
+# Exact subjects only: a pattern like repo:owner/name:* would also admit pull
+# requests from forks and every branch.
+data "aws_iam_policy_document" "trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = local.subjects
+    }
+  }
+}
+
+resource "aws_iam_role" "deploy" {
+  name                 = var.name
+  description          = "GitHub Actions deploy of ${var.github_repository}: push the image, plan/apply an image change"
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = 3600
+}
+
+# A deploy is "push image, terraform apply -var image_tag=<sha>": refresh reads
+# every resource of the stack, then only the task definition and the service
+# change. Any other infrastructure change fails here with AccessDenied and is
+# applied by an operator.
+data "aws_iam_policy_document" "deploy" {
+  #checkov:skip=CKV_AWS_356:Read-only Describe/Get/List for terraform refresh and the non-resource-scoped ECR login/RegisterTaskDefinition; every write is scoped.
+  #checkov:skip=CKV_AWS_111:The only unscoped writes are ecs:RegisterTaskDefinition/TagResource, which have no resource-level permissions.
+  statement {
+    sid = "RefreshStack"
+    actions = [
+      "acm:DescribeCertificate",
+      "acm:ListTagsForCertificate",
+      "application-autoscaling:Describe*",
+      "application-autoscaling:ListTagsForResource",
+      "cloudwatch:DescribeAlarms",
+      "cloudwatch:GetDashboard",
+      "cloudwatch:ListTagsForResource",
+      "cognito-idp:DescribeUserPool",
+      "cognito-idp:DescribeUserPoolClient",
+      "cognito-idp:GetGroup",
+      "cognito-idp:GetUserPoolMfaConfig",
+      "dynamodb:DescribeContinuousBackups",
+      "dynamodb:DescribeTable",
+      "dynamodb:DescribeTimeToLive",
+      "dynamodb:ListTagsOfResource",
+      "ec2:Describe*",
+      "ecr:DescribeImages",
+      "ecr:DescribeRepositories",
+      "ecr:GetLifecyclePolicy",
+      "ecr:ListTagsForResource",
+      "ecs:Describe*",
+      "ecs:List*",
+      "elasticloadbalancing:Describe*",
+      "iam:GetOpenIDConnectProvider",
+      "iam:GetRole",
+      "iam:GetRolePolicy",
+      "iam:ListAttachedRolePolicies",
+      "iam:ListOpenIDConnectProviders",
+      "iam:ListRolePolicies",
+      "kms:DescribeKey",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListAliases",
+      "kms:ListResourceTags",
+      "logs:DescribeLogGroups",
+      "logs:ListTagsForResource",
+      "logs:ListTagsLogGroup",
+      "route53:GetChange",
+      "route53:GetHostedZone",
+      "route53:ListResourceRecordSets",
+      "route53:ListTagsForResource",
+      "s3:GetAccelerateConfiguration",
+      "s3:GetBucket*",
+      "s3:GetEncryptionConfiguration",
+      "s3:GetLifecycleConfiguration",
+      "s3:GetReplicationConfiguration",
+      "sns:GetSubscriptionAttributes",
+      "sns:GetTopicAttributes",
+      "sns:ListTagsForResource",
+      "wafv2:Get*",
+      "wafv2:List*",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "PushImage"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:CompleteLayerUpload",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:InitiateLayerUpload",
+      "ecr:PutImage",
+      "ecr:UploadLayerPart",
+    ]
+    resources = [var.ecr_repository_arn]
+  }
+
+  statement {
+    sid       = "RegisterTaskDefinitions"
+    actions   = ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:TagResource"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "RollOutService"
+    actions   = ["ecs:UpdateService"]
+    resources = [var.ecs_service_arn]
+  }
+
+  statement {
+    sid       = "HandRolesToEcsTasks"
+    actions   = ["iam:PassRole"]
+    resources = var.pass_role_arns
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ListStateBucket"
+    actions   = ["s3:ListBucket"]
+    resources = [local.state_bucket_arn]
+  }
+
+  statement {
+    sid       = "ReadWriteThisState"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${local.state_bucket_arn}/${var.state_key}", "${local.state_bucket_arn}/${var.state_key}.tflock"]
+  }
+
+  statement {
+    sid       = "ReleaseStateLock"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${local.state_bucket_arn}/${var.state_key}.tflock"]
+  }
+
+  statement {
+    sid       = "StateEncryption"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [var.state_kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  name   = "deploy"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.deploy.json
+}

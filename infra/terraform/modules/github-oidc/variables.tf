@@ -1,0 +1,61 @@
+variable "name" {
+  description = "Name of the deploy role."
+  type        = string
+}
+
+variable "github_repository" {
+  description = "GitHub repository allowed to assume the role, as owner/name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
+    error_message = "github_repository must be owner/name; a wildcard would let other repositories deploy."
+  }
+}
+
+variable "github_environments" {
+  description = "GitHub Actions environments whose jobs may assume the role."
+  type        = list(string)
+}
+
+variable "github_branches" {
+  description = "Branches whose (environment-less) jobs may assume the role."
+  type        = list(string)
+  default     = ["main"]
+}
+
+variable "create_oidc_provider" {
+  description = "Create the account's GitHub OIDC provider; set false when another configuration in the same account already did (there can be only one per URL)."
+  type        = bool
+  default     = true
+}
+
+variable "ecr_repository_arn" {
+  description = "Repository the pipeline pushes images to."
+  type        = string
+}
+
+variable "ecs_service_arn" {
+  description = "Service the pipeline rolls out."
+  type        = string
+}
+
+variable "pass_role_arns" {
+  description = "Task and execution roles the pipeline may hand to ECS in new task definitions."
+  type        = list(string)
+}
+
+variable "state_bucket_name" {
+  description = "S3 bucket holding the Terraform state."
+  type        = string
+}
+
+variable "state_key" {
+  description = "Object key of this environment's state in that bucket."
+  type        = string
+}
+
+variable "state_kms_key_arn" {
+  description = "KMS key encrypting the state bucket."
+  type        = string
+}

@@ -1,0 +1,321 @@
+data "aws_region" "current" {}
+
+locals {
+  alarm_actions = [aws_sns_topic.alarms.arn]
+  alb_dimensions = {
+    LoadBalancer = var.alb_arn_suffix
+    TargetGroup  = var.target_group_arn_suffix
+  }
+}
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${var.name}-alarms"
+  kms_master_key_id = var.kms_key_arn
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  count = var.alarm_email == null ? 0 : 1
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+resource "aws_cloudwatch_metric_alarm" "http_5xx_rate" {
+  alarm_name          = "${var.name}-5xx-rate"
+  alarm_description   = "More than ${var.error_rate_threshold_percent}% of requests answered 5xx (by targets or by the ALB itself)."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.error_rate_threshold_percent
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "rate"
+    expression  = "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests"
+    label       = "5xx %"
+    return_data = true
+  }
+
+  metric_query {
+    id = "target5xx"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = local.alb_dimensions
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "elb5xx"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_ELB_5XX_Count"
+      dimensions  = { LoadBalancer = var.alb_arn_suffix }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = local.alb_dimensions
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "p99_latency" {
+  alarm_name          = "${var.name}-p99-latency"
+  alarm_description   = "p99 target response time above ${var.p99_latency_threshold_seconds}s."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "TargetResponseTime"
+  dimensions          = local.alb_dimensions
+  extended_statistic  = "p99"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.p99_latency_threshold_seconds
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
+  alarm_name          = "${var.name}-unhealthy-hosts"
+  alarm_description   = "At least one target failed the /readyz health check for 3 minutes."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "UnHealthyHostCount"
+  dimensions          = local.alb_dimensions
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "running_below_desired" {
+  alarm_name          = "${var.name}-running-below-desired"
+  alarm_description   = "Fewer tasks running than desired for 5 minutes (crash loop, capacity or image pull problem)."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  evaluation_periods  = 5
+  # No Container Insights data at all means no tasks are reporting.
+  treat_missing_data = "breaching"
+  alarm_actions      = local.alarm_actions
+  ok_actions         = local.alarm_actions
+
+  metric_query {
+    id          = "missing"
+    expression  = "desired - running"
+    label       = "Tasks missing"
+    return_data = true
+  }
+
+  metric_query {
+    id = "desired"
+    metric {
+      namespace   = "ECS/ContainerInsights"
+      metric_name = "DesiredTaskCount"
+      dimensions  = { ClusterName = var.cluster_name, ServiceName = var.service_name }
+      period      = 60
+      stat        = "Average"
+    }
+  }
+
+  metric_query {
+    id = "running"
+    metric {
+      namespace   = "ECS/ContainerInsights"
+      metric_name = "RunningTaskCount"
+      dimensions  = { ClusterName = var.cluster_name, ServiceName = var.service_name }
+      period      = 60
+      stat        = "Average"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
+  alarm_name          = "${var.name}-dynamodb-throttles"
+  alarm_description   = "DynamoDB throttled reads or writes on the table."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  evaluation_periods  = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "throttles"
+    expression  = "FILL(reads, 0) + FILL(writes, 0)"
+    label       = "Throttle events"
+    return_data = true
+  }
+
+  metric_query {
+    id = "reads"
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "ReadThrottleEvents"
+      dimensions  = { TableName = var.dynamodb_table_name }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "writes"
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "WriteThrottleEvents"
+      dimensions  = { TableName = var.dynamodb_table_name }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "dynamodb_system_errors" {
+  alarm_name          = "${var.name}-dynamodb-system-errors"
+  alarm_description   = "DynamoDB returned 5xx (system errors) to GetItem or PutItem."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  evaluation_periods  = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "errors"
+    expression  = "FILL(getitem, 0) + FILL(putitem, 0)"
+    label       = "System errors"
+    return_data = true
+  }
+
+  metric_query {
+    id = "getitem"
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "SystemErrors"
+      dimensions  = { TableName = var.dynamodb_table_name, Operation = "GetItem" }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "putitem"
+    metric {
+      namespace   = "AWS/DynamoDB"
+      metric_name = "SystemErrors"
+      dimensions  = { TableName = var.dynamodb_table_name, Operation = "PutItem" }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = var.name
+
+  dashboard_body = jsonencode({
+    widgets = [
+      {
+        type = "metric", x = 0, y = 0, width = 12, height = 6
+        properties = {
+          title  = "Requests and 5xx"
+          region = data.aws_region.current.region
+          stat   = "Sum"
+          period = 60
+          metrics = [
+            ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix],
+            [".", "HTTPCode_Target_5XX_Count", ".", ".", ".", "."],
+            [".", "HTTPCode_Target_4XX_Count", ".", ".", ".", "."],
+            ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", var.alb_arn_suffix],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 0, width = 12, height = 6
+        properties = {
+          title  = "Target response time"
+          region = data.aws_region.current.region
+          period = 60
+          metrics = [
+            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "p50" }],
+            ["...", { stat = "p99" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 6, width = 12, height = 6
+        properties = {
+          title  = "Tasks and health"
+          region = data.aws_region.current.region
+          period = 60
+          stat   = "Average"
+          metrics = [
+            ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", var.cluster_name, "ServiceName", var.service_name],
+            [".", "DesiredTaskCount", ".", ".", ".", "."],
+            ["AWS/ApplicationELB", "HealthyHostCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix],
+            [".", "UnHealthyHostCount", ".", ".", ".", "."],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 6, width = 12, height = 6
+        properties = {
+          title  = "CPU and memory"
+          region = data.aws_region.current.region
+          period = 60
+          stat   = "Average"
+          metrics = [
+            ["AWS/ECS", "CPUUtilization", "ClusterName", var.cluster_name, "ServiceName", var.service_name],
+            [".", "MemoryUtilization", ".", ".", ".", "."],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 12, width = 24, height = 6
+        properties = {
+          title  = "DynamoDB"
+          region = data.aws_region.current.region
+          period = 60
+          stat   = "Sum"
+          metrics = [
+            ["AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", var.dynamodb_table_name],
+            [".", "ConsumedWriteCapacityUnits", ".", "."],
+            [".", "ReadThrottleEvents", ".", "."],
+            [".", "WriteThrottleEvents", ".", "."],
+          ]
+        }
+      },
+      {
+        type = "alarm", x = 0, y = 18, width = 24, height = 4
+        properties = {
+          title = "Alarms"
+          alarms = [
+            aws_cloudwatch_metric_alarm.http_5xx_rate.arn,
+            aws_cloudwatch_metric_alarm.p99_latency.arn,
+            aws_cloudwatch_metric_alarm.unhealthy_hosts.arn,
+            aws_cloudwatch_metric_alarm.running_below_desired.arn,
+            aws_cloudwatch_metric_alarm.dynamodb_throttles.arn,
+            aws_cloudwatch_metric_alarm.dynamodb_system_errors.arn,
+          ]
+        }
+      },
+    ]
+  })
+}

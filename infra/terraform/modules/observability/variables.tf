@@ -1,0 +1,52 @@
+variable "name" {
+  description = "Name prefix of the alarms, topic and dashboard."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key encrypting the SNS topic."
+  type        = string
+}
+
+variable "alarm_email" {
+  description = "Address subscribed to the alarm topic; null subscribes nobody (wire a pager separately)."
+  type        = string
+  default     = null
+}
+
+variable "alb_arn_suffix" {
+  description = "LoadBalancer dimension of the AWS/ApplicationELB metrics."
+  type        = string
+}
+
+variable "target_group_arn_suffix" {
+  description = "TargetGroup dimension of the AWS/ApplicationELB metrics."
+  type        = string
+}
+
+variable "cluster_name" {
+  description = "ECS cluster of the service."
+  type        = string
+}
+
+variable "service_name" {
+  description = "ECS service to watch."
+  type        = string
+}
+
+variable "dynamodb_table_name" {
+  description = "DynamoDB table to watch."
+  type        = string
+}
+
+variable "error_rate_threshold_percent" {
+  description = "5xx responses, as a percentage of requests over 5 minutes, that raise the alarm."
+  type        = number
+  default     = 5
+}
+
+variable "p99_latency_threshold_seconds" {
+  description = "p99 target response time, in seconds, that raises the alarm."
+  type        = number
+  default     = 1
+}

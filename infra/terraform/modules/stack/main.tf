@@ -1,0 +1,121 @@
+locals {
+  name = "hello-birthday-${var.environment}"
+
+  # Tasks have no internet route; every AWS API they call needs an endpoint.
+  # The JWKS of the user pool is served by cognito-idp.
+  interface_endpoints = concat(["ecr.api", "ecr.dkr", "logs"], var.enable_auth ? ["cognito-idp"] : [])
+}
+
+module "kms" {
+  source = "../kms"
+
+  name = local.name
+}
+
+module "network" {
+  source = "../network"
+
+  name                        = local.name
+  vpc_cidr                    = var.vpc_cidr
+  az_count                    = var.az_count
+  interface_endpoint_services = local.interface_endpoints
+  kms_key_arn                 = module.kms.key_arn
+  flow_log_retention_days     = var.log_retention_days
+}
+
+module "ecr" {
+  source = "../ecr"
+
+  name         = local.name
+  kms_key_arn  = module.kms.key_arn
+  force_delete = var.force_destroy
+}
+
+module "dynamodb" {
+  source = "../dynamodb"
+
+  table_name          = local.name
+  kms_key_arn         = module.kms.key_arn
+  deletion_protection = var.deletion_protection
+}
+
+module "alb" {
+  source = "../alb"
+
+  name                     = local.name
+  vpc_id                   = module.network.vpc_id
+  public_subnet_ids        = module.network.public_subnet_ids
+  domain_name              = var.domain_name
+  route53_zone_id          = var.route53_zone_id
+  certificate_arn          = var.certificate_arn
+  deletion_protection      = var.deletion_protection
+  force_destroy_log_bucket = var.force_destroy
+  kms_key_arn              = module.kms.key_arn
+  waf_log_retention_days   = var.log_retention_days
+}
+
+module "auth" {
+  source = "../auth"
+  count  = var.enable_auth ? 1 : 0
+
+  name                = local.name
+  deletion_protection = var.deletion_protection
+}
+
+# The alarms are named from local.name rather than from the service's outputs
+# so that the service can reference them for rollback without a cycle.
+module "observability" {
+  source = "../observability"
+
+  name                    = local.name
+  kms_key_arn             = module.kms.key_arn
+  alarm_email             = var.alarm_email
+  alb_arn_suffix          = module.alb.alb_arn_suffix
+  target_group_arn_suffix = module.alb.target_group_arn_suffix
+  cluster_name            = local.name
+  service_name            = local.name
+  dynamodb_table_name     = module.dynamodb.table_name
+}
+
+module "service" {
+  source = "../ecs-service"
+
+  name                        = local.name
+  environment                 = var.environment
+  vpc_id                      = module.network.vpc_id
+  private_subnet_ids          = module.network.private_subnet_ids
+  alb_security_group_id       = module.alb.security_group_id
+  target_group_arn            = module.alb.target_group_arn
+  alb_resource_label          = "${module.alb.alb_arn_suffix}/${module.alb.target_group_arn_suffix}"
+  endpoints_security_group_id = module.network.endpoints_security_group_id
+  gateway_prefix_list_ids     = [module.network.dynamodb_prefix_list_id, module.network.s3_prefix_list_id]
+  repository_url              = module.ecr.repository_url
+  repository_arn              = module.ecr.repository_arn
+  image_tag                   = var.image_tag
+  cpu                         = var.cpu
+  memory                      = var.memory
+  desired_count               = var.desired_count
+  min_capacity                = var.min_capacity
+  max_capacity                = var.max_capacity
+  dynamodb_table_name         = module.dynamodb.table_name
+  dynamodb_table_arn          = module.dynamodb.table_arn
+  kms_key_arn                 = module.kms.key_arn
+  log_retention_days          = var.log_retention_days
+  deployment_alarm_names      = var.enable_deployment_alarms ? module.observability.deployment_alarm_names : []
+  extra_environment           = var.enable_auth ? module.auth[0].service_environment : { HELLO_AUTH = "none" }
+}
+
+module "github_oidc" {
+  source = "../github-oidc"
+
+  name                 = "${local.name}-github-deploy"
+  github_repository    = var.github_repository
+  github_environments  = [var.environment]
+  create_oidc_provider = var.create_github_oidc_provider
+  ecr_repository_arn   = module.ecr.repository_arn
+  ecs_service_arn      = module.service.service_arn
+  pass_role_arns       = [module.service.task_role_arn, module.service.execution_role_arn]
+  state_bucket_name    = var.state_bucket_name
+  state_key            = var.state_key
+  state_kms_key_arn    = var.state_kms_key_arn
+}

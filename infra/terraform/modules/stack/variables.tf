@@ -1,0 +1,135 @@
+variable "environment" {
+  description = "Deployment environment; names every resource hello-birthday-<environment>."
+  type        = string
+
+  validation {
+    condition     = contains(["staging", "prod"], var.environment)
+    error_message = "environment must be staging or prod."
+  }
+}
+
+variable "vpc_cidr" {
+  description = "IPv4 CIDR of the environment's VPC."
+  type        = string
+  default     = "10.0.0.0/16"
+}
+
+variable "az_count" {
+  description = "Availability Zones to run in (2 or 3)."
+  type        = number
+  default     = 2
+}
+
+variable "image_tag" {
+  description = "Full git SHA of the image to run (validated by the ecs-service module)."
+  type        = string
+}
+
+variable "cpu" {
+  description = "Task CPU units (1024 = 1 vCPU)."
+  type        = number
+  default     = 512
+}
+
+variable "memory" {
+  description = "Task memory in MiB (valid Fargate pairing with cpu)."
+  type        = number
+  default     = 1024
+}
+
+variable "desired_count" {
+  description = "Tasks started at creation."
+  type        = number
+  default     = 2
+}
+
+variable "min_capacity" {
+  description = "Autoscaling floor."
+  type        = number
+  default     = 2
+}
+
+variable "max_capacity" {
+  description = "Autoscaling ceiling."
+  type        = number
+  default     = 6
+}
+
+variable "domain_name" {
+  description = "Public host name of the service."
+  type        = string
+}
+
+variable "route53_zone_id" {
+  description = "Public hosted zone for domain_name (certificate validation and alias record); null to manage DNS elsewhere."
+  type        = string
+  default     = null
+}
+
+variable "certificate_arn" {
+  description = "Existing ACM certificate; null requests one validated through route53_zone_id."
+  type        = string
+  default     = null
+}
+
+variable "alarm_email" {
+  description = "Address subscribed to the alarm topic, or null."
+  type        = string
+  default     = null
+}
+
+variable "deletion_protection" {
+  description = "Protect the table, load balancer and user pool against deletion."
+  type        = bool
+  default     = true
+}
+
+variable "force_destroy" {
+  description = "Let terraform destroy delete non-empty ECR repository and log bucket (throw-away environments only)."
+  type        = bool
+  default     = false
+}
+
+variable "log_retention_days" {
+  description = "Retention of application, WAF and flow log groups, in days."
+  type        = number
+  default     = 365
+}
+
+variable "enable_deployment_alarms" {
+  description = "Roll a deployment back when the 5xx-rate or p99-latency alarm fires during it."
+  type        = bool
+  default     = true
+}
+
+variable "enable_auth" {
+  description = "Create a Cognito user pool and switch the service to JWT authentication (HELLO_AUTH=jwt)."
+  type        = bool
+  default     = false
+}
+
+variable "github_repository" {
+  description = "owner/name of the GitHub repository whose workflows deploy this environment."
+  type        = string
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create the account-wide GitHub OIDC provider here (false if another environment in the same account owns it)."
+  type        = bool
+  default     = true
+}
+
+variable "state_bucket_name" {
+  description = "Terraform state bucket (output of the bootstrap configuration)."
+  type        = string
+}
+
+variable "state_kms_key_arn" {
+  description = "KMS key of the state bucket (output of the bootstrap configuration)."
+  type        = string
+}
+
+variable "state_key" {
+  description = "Object key of this environment's state, as in its backend block."
+  type        = string
+}
