@@ -1,0 +1,191 @@
+"""Health, readiness, metrics and logs, through the test client with real SQLite."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from hello_birthday.app import create_app
+from hello_birthday.ops import Readiness
+from hello_birthday.settings import Settings
+from hello_birthday.storage import StorageUnavailable
+from hello_birthday.storage.sqlite import SQLiteRepository
+
+TODAY = date(2026, 11, 28)
+
+
+def test_healthz(client: FlaskClient) -> None:
+    reply = client.get("/healthz")
+    assert reply.status_code == 200
+    assert reply.get_json() == {"status": "ok"}
+
+
+def test_readyz_when_storage_answers(client: FlaskClient) -> None:
+    reply = client.get("/readyz")
+    assert reply.status_code == 200
+    assert reply.get_json() == {"status": "ready"}
+
+
+def test_readyz_503_while_draining(sqlite_path: Path, tmp_path: Path) -> None:
+    runtime = tmp_path / "run"
+    (runtime / "metrics").mkdir(parents=True)
+    settings = Settings(sqlite_path=sqlite_path, runtime_dir=runtime)
+    client = create_app(settings, clock=lambda: TODAY).test_client()
+    assert client.get("/readyz").status_code == 200
+    (runtime / "draining").touch()
+    reply = client.get("/readyz")
+    assert reply.status_code == 503
+    assert reply.headers["Retry-After"] == "1"
+    assert reply.mimetype == "application/problem+json"
+    assert "shutting down" in reply.get_json(force=True)["detail"]
+    # Draining only affects readiness: requests still get their normal answers.
+    assert client.get("/healthz").status_code == 200
+
+
+class FlakyRepository(SQLiteRepository):
+    """A real SQLite store whose check() can be told to fail, and counts its calls."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, timeout=1)
+        self.failing = False
+        self.checks = 0
+
+    def check(self) -> None:
+        self.checks += 1
+        if self.failing:
+            raise StorageUnavailable("told to fail")
+        super().check()
+
+
+def test_readiness_is_cached_for_a_second(sqlite_path: Path) -> None:
+    now = [100.0]
+    store = FlakyRepository(sqlite_path)
+    readiness = Readiness(store, None, cache_seconds=1.0, clock=lambda: now[0])
+    assert readiness.problem() is None
+    store.failing = True
+    assert readiness.problem() is None  # cached
+    assert store.checks == 1
+    now[0] += 1.0
+    assert readiness.problem() == "Storage is not answering: told to fail"
+    assert store.checks == 2
+    store.failing = False
+    assert readiness.problem() is not None  # cached failure
+    now[0] += 1.5
+    assert readiness.problem() is None
+    store.close()
+
+
+def test_storage_outage_is_503_problem_with_retry_after(sqlite_path: Path) -> None:
+    store = SQLiteRepository(sqlite_path, timeout=0.1)
+    client = create_app(Settings(), repository=store, clock=lambda: TODAY).test_client()
+    blocker = sqlite3.connect(sqlite_path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        reply = client.put("/hello/alice", json={"dateOfBirth": "1990-01-01"})
+        assert reply.status_code == 503
+        assert reply.headers["Retry-After"] == "1"
+        assert reply.get_json(force=True)["type"].endswith("storage-unavailable")
+        # WAL readers are not blocked by a writer: reads still answer during the lock.
+        assert client.get("/hello/alice").status_code == 404
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'hello_storage_errors_total{engine="sqlite",operation="save"} 1.0' in metrics
+    assert 'hello_storage_errors_total{engine="sqlite",operation="get"} 0.0' in metrics
+    store.close()
+
+
+def test_unexpected_errors_are_500_problems_without_traces(
+    sqlite_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_app(Settings(sqlite_path=sqlite_path), clock=lambda: TODAY)
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret internals")
+
+    reply = app.test_client().get("/boom")
+    assert reply.status_code == 500
+    assert reply.mimetype == "application/problem+json"
+    assert "secret internals" not in reply.get_data(as_text=True)
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    error = next(line for line in logged if line["message"] == "unhandled error")
+    assert "RuntimeError: secret internals" in error["exception"]
+
+
+def test_metrics_use_route_templates_never_usernames(client: FlaskClient) -> None:
+    client.put("/hello/secretname", json={"dateOfBirth": "1990-01-01"})
+    client.get("/hello/secretname")
+    client.open("/hello/x", method="BREW")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "secretname" not in text
+    assert (
+        'hello_http_requests_total{method="PUT",route="/hello/<username>",status="204"} 1.0' in text
+    )
+    assert 'hello_http_requests_total{method="OTHER",route="<unmatched>",status="405"}' in text
+    assert "hello_http_request_duration_seconds_bucket" in text
+    assert "hello_http_requests_in_flight" in text
+    assert 'hello_storage_operation_duration_seconds_count{engine="sqlite",operation="get"}' in text
+
+
+def test_one_json_log_line_per_request_without_dates_of_birth(
+    capsys: pytest.CaptureFixture[str], repository: SQLiteRepository
+) -> None:
+    # Built inside the test so its log handler writes to the captured stdout.
+    client = create_app(Settings(), repository=repository, clock=lambda: TODAY).test_client()
+    client.put(
+        "/hello/alice", json={"dateOfBirth": "1987-06-05"}, headers={"X-Request-ID": "req-42"}
+    )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    access = [line for line in lines if line["logger"] == "hello_birthday.access"]
+    assert len(access) == 1
+    entry = access[0]
+    assert entry["request_id"] == "req-42"
+    assert entry["method"] == "PUT"
+    assert entry["route"] == "/hello/<username>"
+    assert entry["status"] == 204
+    assert entry["level"] == "INFO"
+    assert isinstance(entry["duration_ms"], float)
+    assert {"time", "message"} <= entry.keys()
+    assert all("1987-06-05" not in json.dumps(line) for line in lines)
+
+
+def test_other_log_lines_carry_the_request_id(
+    sqlite_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = SQLiteRepository(sqlite_path, timeout=0.1)
+    client = create_app(Settings(), repository=store, clock=lambda: TODAY).test_client()
+    blocker = sqlite3.connect(sqlite_path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        client.put(
+            "/hello/alice", json={"dateOfBirth": "1990-01-01"}, headers={"X-Request-ID": "trace-me"}
+        )
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    warning = next(line for line in lines if line["message"] == "storage unavailable")
+    assert warning["request_id"] == "trace-me"
+    assert warning["level"] == "WARNING"
+    store.close()
+
+
+def test_exceptions_are_logged_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    from hello_birthday.observability import configure_logging
+
+    configure_logging("INFO")
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        logging.getLogger("test").exception("failed")
+    entry = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert entry["message"] == "failed"
+    assert "ValueError: bad" in entry["exception"]
