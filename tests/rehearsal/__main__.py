@@ -1,0 +1,69 @@
+"""Run the rehearsal, write the report, and exit non-zero if any verdict fails."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.rehearsal.haproxy import haproxy_version
+from tests.rehearsal.measure import ROOT, Result
+from tests.rehearsal.report import render
+from tests.rehearsal.scenarios import CI, FULL, Profile, crash, roll, storage_fault
+
+Scenario = Callable[[Path, Profile], Result]
+
+SCENARIOS: dict[str, Scenario] = {
+    "roll-sqlite": lambda work, profile: roll(work, profile, "sqlite", graceful=True),
+    "roll-dynamodb": lambda work, profile: roll(work, profile, "dynamodb", graceful=True),
+    "roll-no-drain": lambda work, profile: roll(work, profile, "sqlite", graceful=False),
+    "storage-outage": lambda work, profile: storage_fault(work, profile, slow=False),
+    "crash": crash,
+    "slow-storage": lambda work, profile: storage_fault(work, profile, slow=True),
+}
+
+
+def main() -> None:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(prog="python -m tests.rehearsal", description=__doc__)
+    parser.add_argument("--profile", choices=("full", "ci"), default="full")
+    parser.add_argument("--report", type=Path, default=ROOT / "docs" / "resilience.md")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "rehearsal")
+    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
+    arguments = parser.parse_args()
+    profile = FULL if arguments.profile == "full" else CI
+    shutil.rmtree(arguments.workdir, ignore_errors=True)
+    results = []
+    began = time.monotonic()
+    for name in arguments.only or SCENARIOS:
+        print(f"== {name}", flush=True)
+        result = SCENARIOS[name](arguments.workdir / name, profile)
+        print(f"   {result.verdict} in {result.seconds:.0f} s", flush=True)
+        for check in result.checks:
+            print(f"   [{'x' if check.passed else ' '}] {check.expectation}: {check.measured}")
+        results.append(result)
+    environment = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "profile": f"{profile.name}"
+        + (f" (only {', '.join(arguments.only)})" if arguments.only else ""),
+        "balancer": haproxy_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
+        "wall time": f"{time.monotonic() - began:.0f} s",
+    }
+    arguments.report.parent.mkdir(parents=True, exist_ok=True)
+    arguments.report.write_text(render(results, profile, environment))
+    failed = [r.title for r in results if not r.passed]
+    print(f"report: {arguments.report}")
+    print("VERDICT:", "FAIL — " + "; ".join(failed) if failed else "PASS")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Instances of the service started as `make run` starts them, each in a balancer slot."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.rehearsal.haproxy import Balancer
+from tests.support.server import ServerProcess
+
+
+def process_tree(root: int) -> list[int]:
+    """The process and all its descendants, from /proc (granian runs in its own session)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name in parentheses may hold spaces; the parent id follows the state.
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        tree.append(pid)
+        pending.extend(children.get(pid, []))
+    return tree
+
+
+@dataclass
+class Instance:
+    """One running copy of the service and the balancer slot it is registered in."""
+
+    name: str
+    slot: str
+    server: ServerProcess
+    exit_code: int | None = None
+
+    @property
+    def port(self) -> int:
+        """Its own port."""
+        return self.server.port
+
+
+@dataclass
+class Fleet:
+    """The running instances behind one balancer, all sharing one storage engine."""
+
+    balancer: Balancer
+    workdir: Path
+    env: dict[str, str]
+    instances: list[Instance] = field(default_factory=list)
+    started: int = 0
+
+    def launch(self, slot: str | None = None, env: dict[str, str] | None = None) -> Instance:
+        """Start an instance, register it, and wait until the balancer sees it healthy."""
+        used = {instance.slot for instance in self.instances}
+        slot = slot or next(s for s in self.balancer.slot_names() if s not in used)
+        self.started += 1
+        name = f"instance-{self.started}"
+        server = ServerProcess({**self.env, **(env or {})}, self.workdir / f"{name}.log").start()
+        instance = Instance(name, slot, server)
+        self.instances.append(instance)
+        self.balancer.register(slot, server.port)
+        self.balancer.wait_for(slot, "UP", timeout=15)
+        return instance
+
+    def terminate(self, instance: Instance, timeout: float = 40) -> int:
+        """SIGTERM as ECS stops a task; wait for the exit, then deregister the slot."""
+        instance.server.signal(signal.SIGTERM)
+        instance.exit_code = instance.server.wait(timeout=timeout)
+        self._forget(instance)
+        return instance.exit_code
+
+    def crash(self, instance: Instance) -> None:
+        """kill -9 every process of the instance at once, as a host failure would."""
+        tree = process_tree(instance.server.pid)
+        # Freeze first: a supervisor killed alone would have its granian stopped gracefully
+        # (PDEATHSIG is SIGTERM), which is not a crash.
+        for pid in tree:
+            _send(pid, signal.SIGSTOP)
+        for pid in tree:
+            _send(pid, signal.SIGKILL)
+        instance.exit_code = instance.server.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in tree[1:]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def forget(self, instance: Instance) -> None:
+        """Deregister a dead instance, as ECS does once the balancer reports it unhealthy."""
+        self._forget(instance)
+
+    def stop_all(self) -> None:
+        """Stop whatever still runs."""
+        for instance in list(self.instances):
+            instance.server.stop()
+            self.instances.remove(instance)
+
+    def _forget(self, instance: Instance) -> None:
+        self.balancer.deregister(instance.slot)
+        self.instances.remove(instance)
+
+
+def _send(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
