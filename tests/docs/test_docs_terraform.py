@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 # (resource type, resource name, file, attributes), as the terraform_resources fixture gives them
 Resource = tuple[str, str, str, dict[str, Any]]
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+RUNBOOK = DOCS / "runbook.md"
+SLO = DOCS / "slo.md"
 
 # Nodes that Terraform does not create: the clients and GitHub's own runners.
 OUTSIDE_THE_ACCOUNT = {"clients", "github_actions"}
@@ -74,3 +80,35 @@ def test_resources_left_out_of_the_picture_still_exist(
 ) -> None:
     stale = set(NOT_DRAWN) - terraform_types(terraform_resources)
     assert stale == set(), "NOT_DRAWN names resource types the Terraform no longer has"
+
+
+def alarm_names(resources: list[Resource]) -> list[str]:
+    """Alarm names as the documents write them: every interpolation becomes <name>."""
+    names = []
+    for rtype, _, _, body in resources:
+        if rtype not in {"aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"}:
+            continue
+        value = body["alarm_name"]
+        raw = value[0] if isinstance(value, list) else value
+        names.append(re.sub(r"\$\{[^}]*\}", "<name>", str(raw).strip('"')))
+    return sorted(names)
+
+
+def test_terraform_defines_alarms(terraform_resources: list[Resource]) -> None:
+    assert len(alarm_names(terraform_resources)) >= 1
+
+
+def test_every_alarm_has_a_runbook_section(terraform_resources: list[Resource]) -> None:
+    headings = [line for line in RUNBOOK.read_text().splitlines() if line.startswith("#")]
+    missing = [
+        alarm
+        for alarm in alarm_names(terraform_resources)
+        if not any(f"`{alarm}`" in heading for heading in headings)
+    ]
+    assert missing == [], "alarms without a section in docs/runbook.md"
+
+
+def test_every_alarm_is_mapped_to_the_slos(terraform_resources: list[Resource]) -> None:
+    slo = SLO.read_text()
+    missing = [alarm for alarm in alarm_names(terraform_resources) if f"`{alarm}`" not in slo]
+    assert missing == [], "alarms docs/slo.md does not map to an SLO"
