@@ -92,7 +92,7 @@ def draw_architecture(c: Canvas) -> None:
     clients = c.node(Users, "clients", "API clients")
     with Cluster("GitHub"):
         actions = c.node(GithubActions, "github_actions", "GitHub Actions\ndeploy workflow")
-    with Cluster("AWS account, one region (staging and prod alike)"):
+    with Cluster("AWS, one region; one such stack per environment"):
         with Cluster("Entry"):
             dns = c.node(Route53, "route53", "Route 53\nalias record", "aws_route53_record")
             waf = c.node(
@@ -103,7 +103,7 @@ def draw_architecture(c: Canvas) -> None:
                 "aws_wafv2_web_acl_association",
             )
             cert = c.node(ACM, "acm", "ACM certificate\n(DNS-validated)", "aws_acm_certificate")
-            users = c.node(
+            user_pool = c.node(
                 Cognito,
                 "cognito",
                 "Cognito user pool\n(when enable_auth)",
@@ -111,7 +111,7 @@ def draw_architecture(c: Canvas) -> None:
                 "aws_cognito_user_pool_client",
                 "aws_cognito_user_group",
             )
-        with Cluster("VPC, 2 AZs"):
+        with Cluster("VPC: 2 AZs in staging, 3 in prod"):
             with Cluster("Public subnets"):
                 igw = c.node(InternetGateway, "igw", "Internet gateway", "aws_internet_gateway")
                 alb = c.node(
@@ -194,6 +194,13 @@ def draw_architecture(c: Canvas) -> None:
                 "aws_iam_role",
             )
             key = c.node(KeyManagementService, "kms", "KMS key\nrotated yearly", "aws_kms_key")
+            state = c.node(
+                SimpleStorageServiceS3Bucket,
+                "terraform_state",
+                "Terraform state\nS3 + KMS (bootstrap)",
+                "aws_s3_bucket",
+                "aws_kms_key",
+            )
         with Cluster("Observability"):
             logs = c.node(
                 CloudwatchLogs,
@@ -226,12 +233,12 @@ def draw_architecture(c: Canvas) -> None:
     # What keeps it running.
     igw - aside() - alb
     cert >> aside() >> alb
-    clients >> aside("sign-in") >> users
+    clients >> aside("sign-in") >> user_pool
     scaling >> control() >> service >> control() >> tasks
     roles >> aside() >> service
     tasks >> control() >> interface >> control("image") >> registry
     tasks >> control() >> s3_gateway >> control("layers") >> registry
-    interface >> aside("JWKS") >> users
+    interface >> aside("JWKS") >> user_pool
     # Telemetry.
     interface >> telemetry("logs") >> logs
     [waf, flow_logs] >> aside(color=ORANGE) >> logs
@@ -244,6 +251,7 @@ def draw_architecture(c: Canvas) -> None:
     actions >> control("OIDC") >> deploy
     deploy >> control("push") >> registry
     deploy >> aside("deploy") >> service
+    deploy >> control("terraform apply") >> state
 
 
 def draw_delivery_flow(c: Canvas) -> None:
