@@ -45,7 +45,7 @@ def create_app(
             "hello_birthday.metrics": metrics,
             "hello_birthday.readiness": ops.Readiness(storage, drain_marker),
             "hello_birthday.auth": auth.build_gate(settings, metrics),
-            "hello_birthday.openapi": openapi.encoded_document(),
+            "hello_birthday.openapi": openapi.encoded_document(settings),
         }
     )
 

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, current_app, send_from_directory
 from hello_birthday.api import MAX_BODY_BYTES
 from hello_birthday.domain import DATE_PATTERN, USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from hello_birthday.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
+from hello_birthday.settings import Settings
 
 bp = Blueprint("openapi", __name__)
 
@@ -325,6 +326,51 @@ def docs_asset(asset: str) -> Response:
     return send_from_directory(str(swagger_ui_path), asset, max_age=86400)
 
 
-def encoded_document() -> bytes:
-    """The document serialised once, as it is served."""
-    return json.dumps(build_document(), ensure_ascii=False, indent=2).encode()
+def encoded_document(settings: Settings | None = None) -> bytes:
+    """The document serialised once, as it is served: it names a token only where one is needed."""
+    document = build_document()
+    if settings is not None and settings.auth == "jwt":
+        describe_auth(document, reads_required=settings.auth_reads == "required")
+    return json.dumps(document, ensure_ascii=False, indent=2).encode()
+
+
+def describe_auth(document: dict[str, Any], *, reads_required: bool) -> None:
+    """Add the bearer scheme, and its refusals, to the operations that demand a token."""
+    document["components"]["securitySchemes"] = {
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": (
+                "An RS256 or ES256 JWT from the configured issuer (e.g. an Amazon Cognito ID or "
+                "access token). Its username claim must name the path's user unless it carries "
+                "the admin group or scope."
+            ),
+        }
+    }
+    challenge = {
+        "WWW-Authenticate": {
+            "description": "The RFC 6750 Bearer challenge, with the error when there is one.",
+            "schema": {"type": "string"},
+        }
+    }
+    unauthorized = _problem(
+        401, PROBLEM_BASE + "unauthorized", "Unauthorized", "The token has expired."
+    ) | {"headers": challenge}
+    forbidden = _problem(
+        403,
+        PROBLEM_BASE + "forbidden",
+        "Forbidden",
+        "The token does not allow setting this user's date of birth.",
+    ) | {"headers": challenge}
+    hello = document["paths"]["/hello/{username}"]
+    for method in ("put", "get") if reads_required else ("put",):
+        operation = hello[method]
+        operation["security"] = [{"bearerAuth": []}]
+        responses = operation["responses"]
+        responses["401"] = unauthorized
+        if method == "put":
+            responses["403"] = forbidden
+        responses["503"] = responses["503"] | {
+            "description": "Storage, or the issuer's signing keys, cannot be reached"
+        }
