@@ -92,6 +92,16 @@ class ServerProcess:
         assert self._process is not None
         self._process.send_signal(signum)
 
+    def kill_hard(self) -> None:
+        """SIGKILL the supervisor and granian's whole process group, like a crash."""
+        assert self._process is not None
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        for child in children:
+            # granian runs in its own session, so its group id is its pid.
+            os.killpg(int(child), signal.SIGKILL)
+        self._process.kill()
+        self._process.wait()
+
     def wait(self, timeout: float) -> int:
         """Wait for exit and return the exit code."""
         assert self._process is not None

@@ -1,0 +1,32 @@
+"""End-to-end tests start the real server process as `make run` does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+StartServer = Callable[..., ServerProcess]
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[StartServer]:
+    """Start servers with extra environment; every one is stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def start(**env: str) -> ServerProcess:
+        env.setdefault("HELLO_SQLITE_PATH", str(tmp_path / "hello.sqlite3"))
+        # No load balancer to wait for here; tests that exercise the drain set their own.
+        env.setdefault("HELLO_DRAIN_SECONDS", "0.2")
+        server = ServerProcess(env, tmp_path / f"server-{len(started)}.log").start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -1,0 +1,175 @@
+"""The real server over HTTP: contract, workers, logs, shutdown and crash safety."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sqlite3
+import threading
+import time
+import urllib.error
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import StartServer
+from tests.support.dynalite import Dynalite
+from tests.support.server import Reply, request
+
+pytestmark = pytest.mark.e2e
+JSON = {"Content-Type": "application/json"}
+
+
+def put(url: str, name: str, born: str, timeout: float = 10) -> Reply:
+    body = json.dumps({"dateOfBirth": born}).encode()
+    return request(f"{url}/hello/{name}", "PUT", body, JSON, timeout=timeout)
+
+
+def metric(url: str, name: str, labels: str = "") -> float:
+    text = request(url + "/metrics").body.decode()
+    pattern = "^" + re.escape(name) + (re.escape("{" + labels + "}") if labels else "") + r" (\S+)$"
+    match = re.search(pattern, text, re.MULTILINE)
+    assert match is not None, f"{name}{{{labels}}} not in /metrics"
+    return float(match.group(1))
+
+
+def test_round_trip_and_errors(start_server: StartServer) -> None:
+    server = start_server()
+    tomorrow = datetime.now().astimezone().date() + timedelta(days=1)
+    born = tomorrow.replace(year=1990) if (tomorrow.month, tomorrow.day) != (2, 29) else None
+    assert born is not None or pytest.skip("tomorrow is Feb 29")
+    assert put(server.url, "Alice", born.isoformat()).status == 204
+    reply = request(server.url + "/hello/alice")
+    assert reply.status == 200
+    assert reply.json() == {"message": "Hello, alice! Your birthday is in 1 day(s)"}
+    missing = request(server.url + "/hello/nobody")
+    assert missing.status == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    refused = request(server.url + "/hello/alice", "DELETE")
+    assert refused.status == 405
+    assert refused.headers["allow"] == "GET, HEAD, OPTIONS, PUT"
+    assert request(server.url + "/docs").status == 200
+    assert request(server.url + "/docs/swagger-ui-bundle.js").status == 200
+    assert request(server.url + "/openapi.json").json()["openapi"] == "3.1.0"  # type: ignore[index]
+
+
+def test_metrics_add_up_across_workers(start_server: StartServer) -> None:
+    server = start_server(HELLO_WORKERS="2")
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: request(server.url + "/healthz").status, range(200)))
+    assert statuses == [200] * 200
+    labels = 'method="GET",route="/healthz",status="200"'
+    assert metric(server.url, "hello_http_requests_total", labels) == 200
+
+
+def test_every_log_line_is_json_with_request_ids(start_server: StartServer) -> None:
+    server = start_server()
+    put(server.url, "bob", "1980-05-06")
+    request(server.url + "/hello/bob", headers={"X-Request-ID": "e2e-trace"})
+    server.stop()
+    lines = server.log_lines()  # raises if any line is not JSON
+    access = [line for line in lines if line.get("logger") == "hello_birthday.access"]
+    assert any(line["request_id"] == "e2e-trace" for line in access)
+    assert all("1980-05-06" not in json.dumps(line) for line in lines)
+    assert {"server starting", "draining", "stopped"} <= {str(line["message"]) for line in lines}
+
+
+def test_sigterm_drains_and_finishes_in_flight_requests(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    database = tmp_path / "hello.sqlite3"
+    server = start_server(
+        HELLO_WORKERS="2",
+        HELLO_THREADS="8",
+        HELLO_DRAIN_SECONDS="1.5",
+        HELLO_STORAGE_TIMEOUT="20",
+    )
+    # A writer holding the database lock keeps every PUT in flight until it lets go.
+    blocker = sqlite3.connect(database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    in_flight = 6
+    with ThreadPoolExecutor(in_flight) as pool:
+        futures = [
+            pool.submit(put, server.url, f"user{'x' * n}", "1990-01-01", 30)
+            for n in range(1, in_flight + 1)
+        ]
+        deadline = time.monotonic() + 10
+        while metric(server.url, "hello_http_requests_in_flight") < in_flight + 1:
+            assert time.monotonic() < deadline, "requests never got in flight"
+            time.sleep(0.05)
+        server.signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert request(server.url + "/readyz").status == 503
+        # Still accepting during the drain, so late traffic from the balancer is served.
+        assert request(server.url + "/healthz").status == 200
+        time.sleep(2.0)  # past the drain: granian is now stopping with requests in flight
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        statuses = [future.result().status for future in futures]
+    assert statuses == [204] * in_flight
+    assert server.wait(timeout=30) == 0
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):
+        request(server.url + "/healthz", timeout=2)
+    stored = sqlite3.connect(database).execute("SELECT COUNT(*) FROM birthdays").fetchone()
+    assert stored == (in_flight,)
+
+
+def test_acknowledged_writes_survive_kill_9(start_server: StartServer, tmp_path: Path) -> None:
+    server = start_server(HELLO_WORKERS="2")
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        n = 0
+        while not stop.is_set():
+            name = "crash" + "".join(chr(ord("a") + int(d)) for d in str(n))
+            n += 1
+            try:
+                if put(server.url, name, "1999-12-31", timeout=5).status == 204:
+                    acknowledged.append(name)
+            except OSError:
+                return
+
+    writers = [threading.Thread(target=write) for _ in range(4)]
+    for writer in writers:
+        writer.start()
+    time.sleep(1.0)
+    server.kill_hard()
+    stop.set()
+    for writer in writers:
+        writer.join()
+    assert len(acknowledged) > 50
+    restarted = start_server()
+    for name in acknowledged:
+        assert request(f"{restarted.url}/hello/{name}").status == 200, name
+
+
+def test_dynamodb_outage_is_503_then_recovers(start_server: StartServer, tmp_path: Path) -> None:
+    storage = Dynalite(data_dir=tmp_path / "dynalite").start()
+    try:
+        storage.create_table("hello-birthday")
+        server = start_server(**storage.environment("hello-birthday"), HELLO_STORAGE_TIMEOUT="0.5")
+        assert put(server.url, "dana", "1970-01-01").status == 204
+        storage.stop()
+        started = time.monotonic()
+        reply = request(server.url + "/hello/dana")
+        elapsed = time.monotonic() - started
+        assert reply.status == 503
+        assert reply.headers["retry-after"] == "1"
+        assert reply.headers["content-type"] == "application/problem+json"
+        assert elapsed < 5, "the storage timeouts bound the wait"
+        assert put(server.url, "dana", "1971-01-01").status == 503
+        time.sleep(1.1)  # readiness is cached for a second
+        assert request(server.url + "/readyz").status == 503
+        assert request(server.url + "/healthz").status == 200
+        storage.start()
+        time.sleep(1.1)
+        assert request(server.url + "/readyz").status == 200
+        reply = request(server.url + "/hello/dana")
+        assert reply.status == 200
+        assert date(1970, 1, 1).isoformat() not in reply.body.decode()
+    finally:
+        storage.stop()
