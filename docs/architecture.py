@@ -26,10 +26,15 @@ from typing import Any
 
 import diagrams  # type: ignore[import-untyped]
 from diagrams import Cluster, Diagram, Edge
-from diagrams.aws.compute import ECR, ApplicationAutoScaling, ElasticContainerServiceService  # type: ignore[import-untyped]
+from diagrams.aws.compute import (  # type: ignore[import-untyped]
+    ECR,
+    ApplicationAutoScaling,
+    ElasticContainerService,
+    ElasticContainerServiceService,
+)
 from diagrams.aws.compute import Fargate as FargateTask
 from diagrams.aws.database import DynamodbTable  # type: ignore[import-untyped]
-from diagrams.aws.general import Users  # type: ignore[import-untyped]
+from diagrams.aws.general import User, Users  # type: ignore[import-untyped]
 from diagrams.aws.integration import SimpleNotificationServiceSnsTopic  # type: ignore[import-untyped]
 from diagrams.aws.management import Cloudwatch, CloudwatchAlarm, CloudwatchLogs  # type: ignore[import-untyped]
 from diagrams.aws.network import (  # type: ignore[import-untyped]
@@ -42,6 +47,7 @@ from diagrams.aws.network import (  # type: ignore[import-untyped]
 from diagrams.aws.security import ACM, WAF, Cognito, IAMRole, KeyManagementService  # type: ignore[import-untyped]
 from diagrams.aws.storage import SimpleStorageServiceS3Bucket  # type: ignore[import-untyped]
 from diagrams.onprem.ci import GithubActions  # type: ignore[import-untyped]
+from diagrams.onprem.container import Docker  # type: ignore[import-untyped]
 from diagrams.onprem.vcs import Github  # type: ignore[import-untyped]
 from diagrams.programming.flowchart import Action, Decision, StartEnd  # type: ignore[import-untyped]
 
@@ -257,22 +263,36 @@ def draw_architecture(c: Canvas) -> None:
 def draw_delivery_flow(c: Canvas) -> None:
     """PR -> checks -> build -> staging -> smoke/load -> approval -> prod -> smoke -> rollback."""
     pr = c.node(Github, "pull_request", "Pull request")
-    checks = c.node(GithubActions, "checks", "Checks\nlint, types, tests,\ninfra + image checks")
+    checks = c.node(
+        GithubActions, "checks", "Checks: lint, types,\ntests, Terraform,\nworkflows, image"
+    )
     merge = c.node(StartEnd, "merge", "Merge to main")
-    build = c.node(Action, "build", "Build image once\npush to ECR by digest")
-    staging = c.node(Action, "deploy_staging", "Deploy staging\n(ECS rolling update)")
-    verify = c.node(Decision, "staging_checks", "Smoke + load test\non staging")
-    approval = c.node(Decision, "approval", "Manual approval\n(production environment)")
-    prod = c.node(Action, "deploy_prod", "Deploy prod\n(same digest)")
-    smoke = c.node(Decision, "prod_smoke", "Smoke test\non prod")
-    done = c.node(StartEnd, "released", "Released")
-    rollback = c.node(Action, "rollback", "scripts/rollback\nprevious task definition")
+    build = c.node(Docker, "build", "Build the image once\namd64 + arm64\nTrivy scan")
+    with Cluster("deploy.yml, environment staging"):
+        staging = c.node(ECR, "deploy_staging", "Push to ECR\nterraform apply\nimage_tag=SHA")
+        staging_rollout = c.node(
+            ElasticContainerService, "staging_rollout", "Rolling update\nwait until stable"
+        )
+        staging_checks = c.node(Decision, "staging_checks", "Smoke test\n+ load test")
+    approval = c.node(User, "approval", "Approval\n(prod environment reviewers)")
+    with Cluster("deploy.yml, environment prod"):
+        prod = c.node(ECR, "deploy_prod", "Push the same digest\nterraform apply\nimage_tag=SHA")
+        prod_rollout = c.node(
+            ElasticContainerService, "prod_rollout", "Rolling update\nwait until stable"
+        )
+        prod_smoke = c.node(Decision, "prod_smoke", "Smoke test")
+    released = c.node(StartEnd, "released", "Released")
+    rollback = c.node(
+        Action, "rollback", "scripts/rollback\nto the task definition\nthat ran before"
+    )
 
-    pr >> checks >> Edge(label="green") >> merge >> build >> staging >> verify
-    verify >> Edge(label="pass") >> approval >> Edge(label="approve") >> prod >> smoke
-    smoke >> Edge(label="pass") >> done
-    verify >> Edge(label="fail", color="#D93025") >> rollback
-    smoke >> Edge(label="fail", color="#D93025") >> rollback
+    pr >> checks >> Edge(label="green") >> merge >> build >> staging >> staging_rollout
+    staging_rollout >> staging_checks >> Edge(label="pass") >> approval
+    approval >> Edge(label="approved") >> prod >> prod_rollout >> prod_smoke
+    prod_smoke >> Edge(label="pass") >> released
+    failed = "#D93025"
+    [staging_rollout, staging_checks] >> Edge(label="fail", color=failed) >> rollback
+    [prod_rollout, prod_smoke] >> Edge(label="fail", color=failed) >> rollback
 
 
 @dataclass(frozen=True)
