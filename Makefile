@@ -47,3 +47,9 @@ dev: $(SYNCED) ## Flask's debug server with reload
 diagram: $(SYNCED) ## Draw docs/architecture.png and docs/delivery-flow.png offline with Graphviz
 	@command -v dot >/dev/null || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
 	$(PY) docs/architecture.py render
+
+# --- infra -------------------------------------------------------------------
+
+.PHONY: infra-check
+infra-check: $(SYNCED) ## Offline Terraform checks: fmt, checkov, policy tests (tests/infra)
+	scripts/infra-check

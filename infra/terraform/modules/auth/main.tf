@@ -6,7 +6,13 @@ resource "aws_cognito_user_pool" "this" {
     allow_admin_create_user_only = true
   }
 
-  username_attributes      = ["email"]
+  # The service compares the token's username claim with the path's username,
+  # so users sign in with that name (not with an email, which would make the
+  # claim a generated UUID); matching is case-insensitive like the service's.
+  username_configuration {
+    case_sensitive = false
+  }
+
   auto_verified_attributes = ["email"]
   mfa_configuration        = "OPTIONAL"
 

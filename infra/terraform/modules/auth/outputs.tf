@@ -30,10 +30,14 @@ output "admin_group_name" {
 
 output "service_environment" {
   description = "Container environment that switches the service to JWT authentication against this pool."
-  value = {
-    HELLO_AUTH         = "jwt"
-    HELLO_JWT_ISSUER   = "https://${aws_cognito_user_pool.this.endpoint}"
-    HELLO_JWT_AUDIENCE = aws_cognito_user_pool_client.this.id
-    HELLO_JWT_JWKS_URL = "https://${aws_cognito_user_pool.this.endpoint}/.well-known/jwks.json"
-  }
+  value = merge(
+    {
+      HELLO_AUTH         = "jwt"
+      HELLO_JWT_ISSUER   = "https://${aws_cognito_user_pool.this.endpoint}"
+      HELLO_JWT_AUDIENCE = aws_cognito_user_pool_client.this.id
+      HELLO_JWT_JWKS_URL = "https://${aws_cognito_user_pool.this.endpoint}/.well-known/jwks.json"
+    },
+    # Members of the group may set anyone's date of birth (cognito:groups claim).
+    var.create_admin_group ? { HELLO_JWT_ADMIN_SCOPE = aws_cognito_user_group.admin[0].name } : {},
+  )
 }

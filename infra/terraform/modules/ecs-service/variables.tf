@@ -3,16 +3,6 @@ variable "name" {
   type        = string
 }
 
-variable "environment" {
-  description = "Deployment environment; a typo here would tag and name resources for an environment that does not exist."
-  type        = string
-
-  validation {
-    condition     = contains(["staging", "prod"], var.environment)
-    error_message = "environment must be staging or prod."
-  }
-}
-
 variable "vpc_id" {
   description = "VPC the tasks run in."
   type        = string

@@ -81,7 +81,6 @@ module "service" {
   source = "../ecs-service"
 
   name                        = local.name
-  environment                 = var.environment
   vpc_id                      = module.network.vpc_id
   private_subnet_ids          = module.network.private_subnet_ids
   alb_security_group_id       = module.alb.security_group_id

@@ -1,0 +1,200 @@
+"""The per-environment configurations: state, sizing, auth switch, image tag, deploy trust."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.infra.terraform import (
+    ENVS,
+    MODULES,
+    TERRAFORM,
+    blocks,
+    blocks_of,
+    default,
+    interpolation,
+    local,
+    module_call,
+    one_block,
+    resource,
+    value,
+    variable,
+)
+
+STACK = MODULES / "stack"
+OIDC = MODULES / "github-oidc"
+PROMISED_OUTPUTS = {
+    "alb_dns_name",
+    "ecr_repository_url",
+    "ecs_cluster_name",
+    "ecs_service_name",
+    "dynamodb_table_name",
+    "task_definition_family",
+    "sns_topic_arn",
+    "github_deploy_role_arn",
+}
+
+
+def env_dir(env: str) -> Path:
+    return TERRAFORM / "envs" / env
+
+
+def stack_call(env: str) -> dict[str, Any]:
+    return module_call(env_dir(env), "stack")
+
+
+def backend(env: str) -> dict[str, Any]:
+    (settings,) = blocks(env_dir(env), "terraform")
+    s3: dict[str, Any] = one_block(settings.body, "backend")["s3"]
+    return s3
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_each_environment_has_its_own_locked_encrypted_state(env: str) -> None:
+    config = backend(env)
+    key = value(config, "key")
+    assert key == f"hello-birthday/{env}/terraform.tfstate"
+    assert key == local(env_dir(env), "state_key"), "the deploy role's state grant uses this key"
+    assert value(config, "use_lockfile") is True
+    assert value(config, "encrypt") is True
+    assert "dynamodb_table" not in config, "S3 native locking replaces the DynamoDB lock table"
+    assert "bucket" not in config, "the account-specific bucket comes from -backend-config"
+
+
+def test_state_keys_differ() -> None:
+    assert len({value(backend(env), "key") for env in ENVS}) == len(ENVS)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_environments_are_thin_calls_of_the_stack(env: str) -> None:
+    call = stack_call(env)
+    assert value(call, "source") == "../../modules/stack"
+    assert value(call, "environment") == "${local.environment}"
+    assert local(env_dir(env), "environment") == env
+    assert value(call, "image_tag") == "${var.image_tag}"
+    assert [b.labels for b in blocks(env_dir(env), "resource")] == []
+
+
+def test_both_environments_set_the_same_arguments() -> None:
+    staging, prod = (set(stack_call(env)) for env in ENVS)
+    assert staging == prod
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_environments_expose_the_promised_outputs(env: str) -> None:
+    outputs = {b.labels[0] for b in blocks(env_dir(env), "output")}
+    assert outputs >= PROMISED_OUTPUTS
+
+
+def test_prod_runs_at_least_two_tasks_in_several_azs_and_is_protected() -> None:
+    prod = stack_call("prod")
+    assert value(prod, "desired_count") >= 2
+    assert value(prod, "min_capacity") >= 2
+    assert value(prod, "max_capacity") > value(prod, "min_capacity")
+    assert value(prod, "az_count") >= 2
+    assert value(prod, "deletion_protection") is True
+    assert value(prod, "force_destroy") is False
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_task_size_is_a_fargate_pair(env: str) -> None:
+    call = stack_call(env)
+    cpu, memory = value(call, "cpu"), value(call, "memory")
+    valid = {
+        256: range(512, 2049, 512),
+        512: range(1024, 4097, 1024),
+        1024: range(2048, 8193, 1024),
+    }
+    assert memory in valid[cpu]
+
+
+def test_environment_name_is_validated() -> None:
+    (validation,) = blocks_of(variable(STACK, "environment"), "validation")
+    assert value(validation, "condition") == "${contains(['staging', 'prod'],var.environment)}"
+
+
+def image_tag_pattern() -> re.Pattern[str]:
+    (validation,) = blocks_of(variable(MODULES / "ecs-service", "image_tag"), "validation")
+    condition = value(validation, "condition")
+    match = re.fullmatch(r'\$\{can\(regex\("(.+)",\s*var\.image_tag\)\)\}', condition)
+    assert match, condition
+    return re.compile(match.group(1).replace("\\\\", "\\"))
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ["latest", "main", "v1.0.0", "0123abc", "0123456789ABCDEF0123456789abcdef01234567", ""],
+)
+def test_image_tag_rejects_mutable_and_partial_tags(tag: str) -> None:
+    assert not image_tag_pattern().fullmatch(tag)
+
+
+def test_image_tag_accepts_a_full_git_sha() -> None:
+    assert image_tag_pattern().fullmatch("0123456789abcdef0123456789abcdef01234567")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_auth_is_off_by_default(env: str) -> None:
+    assert default(env_dir(env), "enable_auth") is False
+    assert value(stack_call(env), "enable_auth") == "${var.enable_auth}"
+
+
+def test_stack_only_builds_auth_when_enabled() -> None:
+    assert default(STACK, "enable_auth") is False
+    auth = module_call(STACK, "auth")
+    assert value(auth, "count") == "${var.enable_auth ? 1 : 0}"
+    service = module_call(STACK, "service")
+    assert value(service, "extra_environment") == (
+        "${var.enable_auth ? module.auth[0].service_environment : {'HELLO_AUTH': 'none'}}"
+    )
+    endpoints = local(STACK, "interface_endpoints")
+    assert "var.enable_auth ? ['cognito-idp'] : []" in endpoints
+
+
+def test_auth_module_hands_the_service_every_jwt_setting() -> None:
+    (output,) = [
+        b.body for b in blocks(MODULES / "auth", "output") if b.labels == ("service_environment",)
+    ]
+    rendered = str(value(output, "value"))
+    for name in ("HELLO_AUTH", "HELLO_JWT_ISSUER", "HELLO_JWT_AUDIENCE", "HELLO_JWT_JWKS_URL"):
+        assert f"'{name}'" in rendered
+    assert "'HELLO_AUTH': 'jwt'" in rendered
+
+
+def test_deploy_role_trusts_only_exact_subjects_of_one_repository() -> None:
+    trust = resource(OIDC, "aws_iam_policy_document", "trust", kind="data")
+    (statement,) = blocks_of(trust, "statement")
+    assert value(statement, "actions") == ["sts:AssumeRoleWithWebIdentity"]
+    conditions = {value(c, "variable"): c for c in blocks_of(statement, "condition")}
+    assert set(conditions) == {"${local.oidc_host}:aud", "${local.oidc_host}:sub"}
+    for condition in conditions.values():
+        assert value(condition, "test") == "StringEquals", "StringLike would accept wildcards"
+    assert value(conditions["${local.oidc_host}:aud"], "values") == ["sts.amazonaws.com"]
+    assert interpolation(value(conditions["${local.oidc_host}:sub"], "values")) == "local.subjects"
+    subjects = str(local(OIDC, "subjects"))
+    assert ":ref:refs/heads/${b}" in subjects
+    assert ":environment:${e}" in subjects
+    assert "*" not in subjects
+    assert default(OIDC, "github_branches") == ["main"]
+    wiring = module_call(STACK, "github_oidc")
+    assert value(wiring, "github_environments") == ["${var.environment}"]
+
+
+def test_deploy_role_writes_are_scoped() -> None:
+    deploy = resource(OIDC, "aws_iam_policy_document", "deploy", kind="data")
+    by_sid = {value(s, "sid"): s for s in blocks_of(deploy, "statement")}
+    assert value(by_sid["RollOutService"], "resources") == ["${var.ecs_service_arn}"]
+    assert value(by_sid["PushImage"], "resources") == ["${var.ecr_repository_arn}"]
+    pass_role = by_sid["HandRolesToEcsTasks"]
+    assert value(pass_role, "resources") == "${var.pass_role_arns}"
+    (condition,) = blocks_of(pass_role, "condition")
+    assert value(condition, "values") == ["ecs-tasks.amazonaws.com"]
+    for sid, statement in by_sid.items():
+        if value(statement, "resources") == ["*"]:
+            assert sid in {"RefreshStack", "EcrLogin", "RegisterTaskDefinitions"}, sid
+    refresh = value(by_sid["RefreshStack"], "actions")
+    writes = [a for a in refresh if not re.match(r"[\w-]+:(Describe|Get|List)", a)]
+    assert writes == [], "the refresh statement must stay read-only"
