@@ -53,3 +53,51 @@ diagram: $(SYNCED) ## Draw docs/architecture.png and docs/delivery-flow.png offl
 .PHONY: infra-check
 infra-check: $(SYNCED) ## Offline Terraform checks: fmt, checkov, policy tests (tests/infra)
 	scripts/infra-check
+
+# --- delivery ----------------------------------------------------------------
+# What the pipeline (.github/workflows, docs/delivery.md) runs, runnable here too.
+
+URL ?=
+RATE ?= 10
+DURATION ?= 10
+MAX_P99_MS ?= 500
+MAX_ERROR_RATE ?= 0.01
+
+.PHONY: smoke
+smoke: ## Smoke test a running service: make smoke URL=http://127.0.0.1:8080
+	@test -n "$(URL)" || { echo "usage: make smoke URL=<base url>" >&2; exit 2; }
+	python3 scripts/smoke "$(URL)"
+
+.PHONY: loadtest
+loadtest: ## Bounded load test: make loadtest URL=... RATE=10 DURATION=10 [MAX_P99_MS=500]
+	@test -n "$(URL)" || { echo "usage: make loadtest URL=<base url> RATE=<req/s> DURATION=<s>" >&2; exit 2; }
+	python3 scripts/loadtest "$(URL)" --rate "$(RATE)" --duration "$(DURATION)" \
+	  --max-p99-ms "$(MAX_P99_MS)" --max-error-rate "$(MAX_ERROR_RATE)"
+
+.PHONY: rollback
+rollback: $(SYNCED) ## Roll an ECS service back: make rollback CLUSTER=... SERVICE=... [TO=<task definition>]
+	@test -n "$(CLUSTER)" -a -n "$(SERVICE)" || { echo "usage: make rollback CLUSTER=... SERVICE=... [TO=...]" >&2; exit 2; }
+	$(PY) scripts/rollback --cluster "$(CLUSTER)" --service "$(SERVICE)" $(if $(TO),--to "$(TO)")
+
+# actionlint runs shellcheck over every `run:` script, and the pre-commit hook needs it too.
+.PHONY: shellcheck-tool
+shellcheck-tool:
+	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
+
+.PHONY: workflow-lint
+workflow-lint: $(SYNCED) shellcheck-tool ## Lint .github offline: actionlint, zizmor, yamllint, SHA pins
+	scripts/lint-workflows
+
+.PHONY: pre-commit
+pre-commit: $(SYNCED) shellcheck-tool ## Run every pre-commit hook on every file
+	$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
+
+.PHONY: security
+security: $(SYNCED) ## bandit (medium and high) over src/ and the delivery scripts
+	$(VENV)/bin/bandit -q -ll -r src scripts/smoke scripts/loadtest scripts/rollback
+
+.PHONY: audit-deps
+audit-deps: $(SYNCED) ## pip-audit the locked runtime dependencies (needs pypi.org's JSON API)
+	@req=$$(mktemp) && trap 'rm -f "$$req"' EXIT && \
+	  $(UV) export --frozen --no-default-groups --no-emit-project --format requirements-txt -q -o "$$req" && \
+	  $(VENV)/bin/pip-audit --strict --disable-pip --progress-spinner off -r "$$req"
