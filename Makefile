@@ -101,3 +101,17 @@ audit-deps: $(SYNCED) ## pip-audit the locked runtime dependencies (needs pypi.o
 	@req=$$(mktemp) && trap 'rm -f "$$req"' EXIT && \
 	  $(UV) export --frozen --no-default-groups --no-emit-project --format requirements-txt -q -o "$$req" && \
 	  $(VENV)/bin/pip-audit --strict --disable-pip --progress-spinner off -r "$$req"
+
+# --- rehearsal -----------------------------------------------------------------
+# Debian's HAProxy is the load balancer of the rehearsal; CI machines start without it.
+HAPROXY_READY := command -v haproxy >/dev/null || { apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; }
+
+.PHONY: rehearse
+rehearse: $(SYNCED) $(NODE_READY) ## Rolling deploys and faults under load behind HAProxy; rewrites docs/resilience.md
+	@$(HAPROXY_READY)
+	$(PY) -m tests.rehearsal --profile full --report docs/resilience.md
+
+.PHONY: rehearse-ci
+rehearse-ci: $(SYNCED) $(NODE_READY) ## The rehearsal's short profile (about 2 min); report in var/rehearsal/
+	@$(HAPROXY_READY)
+	$(PY) -m tests.rehearsal --profile ci --report var/rehearsal/resilience.md

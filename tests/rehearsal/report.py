@@ -50,8 +50,8 @@ def render(results: list[Result], profile: Profile, environment: dict[str, str])
         f"{CHECK.timeout_ms} ms |",
         f"| unhealthy / healthy threshold | 2 / 2 | {CHECK.unhealthy_threshold} / "
         f"{CHECK.healthy_threshold} |",
-        f"| worst time to notice a draining target | 2 × 10 s + 5 s = 25 s | "
-        f"{CHECK.unhealthy_threshold} × {CHECK.interval_ms} ms + {CHECK.timeout_ms} ms = "
+        f"| worst time to notice a draining target | 2 x 10 s + 5 s = 25 s | "
+        f"{CHECK.unhealthy_threshold} x {CHECK.interval_ms} ms + {CHECK.timeout_ms} ms = "
         f"{CHECK.detection_seconds:.1f} s |",
         f"| drain after SIGTERM (`HELLO_DRAIN_SECONDS`) | 5 s | {DRAIN_SECONDS:.0f} s |",
         "| retries / redispatch to another target | none | none (`retries 0`) |",
