@@ -112,6 +112,80 @@ def tampered(token: str, **changes: Any) -> str:
     return f"{header}.{_b64(json.dumps({**payload, **changes}).encode())}.{signature}"
 
 
+@dataclass(frozen=True)
+class Keyring:
+    """The issuer's published keys, one of each kind, and a key nobody published."""
+
+    rsa: SigningKey
+    ec: SigningKey
+    rogue: SigningKey
+
+    @classmethod
+    def generate(cls) -> Keyring:
+        """Fresh keys."""
+        return cls(rsa_key("rsa-1"), ec_key("ec-1"), rsa_key("rogue"))
+
+    def jwks(self) -> dict[str, Any]:
+        """The JWKS the issuer publishes."""
+        return jwks(self.rsa, self.ec)
+
+
+BAD_TOKEN_CASES = (
+    "expired",
+    "not yet valid",
+    "issued in the future",
+    "wrong issuer",
+    "wrong audience",
+    "id token without aud",
+    "wrong key, known kid",
+    "wrong key, unknown kid",
+    "no kid",
+    "alg none",
+    "HS256 keyed with the public key",
+    "ES256 token naming an RSA key",
+    "tampered payload",
+    "no expiry",
+    "garbage",
+    "empty",
+)
+
+
+def bad_tokens(keys: Keyring, username: str = "alice") -> dict[str, tuple[str, str]]:
+    """Every token that must get a 401 on username's path: case -> (token, metric reason)."""
+    now = int(time.time())
+    good = claims(username)
+    no_aud = {k: v for k, v in good.items() if k != "aud"}
+    no_exp = {k: v for k, v in good.items() if k != "exp"}
+    cases = {
+        # Far enough out that the 30 s clock-skew leeway does not cover them.
+        "expired": (keys.rsa.sign({**good, "iat": now - 600, "exp": now - 120}), "expired"),
+        "not yet valid": (keys.rsa.sign({**good, "nbf": now + 120}), "not_yet_valid"),
+        "issued in the future": (keys.rsa.sign({**good, "iat": now + 120}), "not_yet_valid"),
+        "wrong issuer": (keys.rsa.sign({**good, "iss": "https://evil.test/pool"}), "issuer"),
+        "wrong audience": (keys.rsa.sign({**good, "aud": "another-client"}), "audience"),
+        # client_id stands in for aud only on Cognito access tokens.
+        "id token without aud": (
+            keys.rsa.sign({**no_aud, "client_id": AUDIENCE, "token_use": "id"}),
+            "audience",
+        ),
+        "wrong key, known kid": (keys.rogue.sign(good, kid=keys.rsa.kid), "signature"),
+        "wrong key, unknown kid": (keys.rogue.sign(good), "unknown_key"),
+        "no kid": (jwt.encode(good, keys.rsa.private, algorithm="RS256"), "unknown_key"),
+        "alg none": (unsigned(good, keys.rsa.kid), "algorithm"),
+        "HS256 keyed with the public key": (hs256_with_public_key(good, keys.rsa), "algorithm"),
+        "ES256 token naming an RSA key": (keys.ec.sign(good, kid=keys.rsa.kid), "algorithm"),
+        "tampered payload": (
+            tampered(keys.rsa.sign(claims("mallory")), username=username),
+            "signature",
+        ),
+        "no expiry": (keys.rsa.sign(no_exp), "malformed"),
+        "garbage": ("not.a.jwt", "malformed"),
+        "empty": ("", "malformed"),
+    }
+    assert tuple(cases) == BAD_TOKEN_CASES
+    return cases
+
+
 class JwksServer:
     """Serves a JWKS document over HTTP on loopback; it can be switched to failing."""
 
@@ -138,7 +212,10 @@ class JwksServer:
                 """Quiet: the test output is for the tests."""
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll keeps stop() quick: shutdown waits for the loop to look up.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -20,32 +19,31 @@ from hello_birthday.app import create_app
 from hello_birthday.settings import Settings
 from hello_birthday.storage.sqlite import SQLiteRepository
 from tests.support import tokens
-from tests.support.tokens import ADMIN_GROUP, AUDIENCE, ISSUER, SigningKey
+from tests.support.tokens import ADMIN_GROUP, AUDIENCE, ISSUER, Keyring, SigningKey
 
 BORN = "1990-07-14"
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
-def rsa() -> SigningKey:
-    return tokens.rsa_key("rsa-1")
-
-
-@pytest.fixture(scope="module")
-def ec() -> SigningKey:
-    return tokens.ec_key("ec-1")
-
-
-@pytest.fixture(scope="module")
-def rogue() -> SigningKey:
-    """A key nobody published."""
-    return tokens.rsa_key("rogue")
+def keyring() -> Keyring:
+    return Keyring.generate()
 
 
 @pytest.fixture
-def jwks_file(tmp_path: Path, rsa: SigningKey, ec: SigningKey) -> Path:
+def rsa(keyring: Keyring) -> SigningKey:
+    return keyring.rsa
+
+
+@pytest.fixture
+def ec(keyring: Keyring) -> SigningKey:
+    return keyring.ec
+
+
+@pytest.fixture
+def jwks_file(tmp_path: Path, keyring: Keyring) -> Path:
     path = tmp_path / "jwks.json"
-    path.write_text(json.dumps(tokens.jwks(rsa, ec)))
+    path.write_text(json.dumps(keyring.jwks()))
     return path
 
 
@@ -160,107 +158,12 @@ def test_valid_tokens_still_get_validation_answers(client: FlaskClient, rsa: Sig
     problem(put(client, "al1ce", token), 400)
 
 
-def _expired(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    now = int(time.time())
-    return rsa.sign(tokens.claims(iat=now - 600, exp=now - 120))
-
-
-def _not_yet_valid(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return rsa.sign(tokens.claims(nbf=int(time.time()) + 120))
-
-
-def _issued_in_the_future(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return rsa.sign(tokens.claims(iat=int(time.time()) + 120))
-
-
-def _wrong_issuer(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return rsa.sign(tokens.claims(iss="https://evil.test/pool"))
-
-
-def _wrong_audience(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return rsa.sign(tokens.claims(aud="another-client"))
-
-
-def _id_token_without_audience(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    # client_id alone is only trusted on Cognito access tokens.
-    payload = tokens.claims()
-    del payload["aud"]
-    return rsa.sign({**payload, "client_id": AUDIENCE, "token_use": "id"})
-
-
-def _wrong_key_known_kid(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return rogue.sign(tokens.claims(), kid=rsa.kid)
-
-
-def _wrong_key_unknown_kid(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return rogue.sign(tokens.claims())
-
-
-def _no_kid(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return jwt.encode(tokens.claims(), rsa.private, algorithm=rsa.algorithm)
-
-
-def _alg_none(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return tokens.unsigned(tokens.claims(), rsa.kid)
-
-
-def _hs256_with_public_key(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return tokens.hs256_with_public_key(tokens.claims(), rsa)
-
-
-def _ec_token_naming_rsa_kid(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return ec.sign(tokens.claims(), kid=rsa.kid)
-
-
-def _tampered_payload(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return tokens.tampered(rsa.sign(tokens.claims("bob")), username="alice")
-
-
-def _no_expiry(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    payload = tokens.claims()
-    del payload["exp"]
-    return rsa.sign(payload)
-
-
-def _garbage(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return "not.a.jwt"
-
-
-def _empty(rsa: SigningKey, ec: SigningKey, rogue: SigningKey) -> str:
-    return ""
-
-
-BAD_TOKENS = {
-    "expired": (_expired, "expired"),
-    "not yet valid": (_not_yet_valid, "not_yet_valid"),
-    "issued in the future": (_issued_in_the_future, "not_yet_valid"),
-    "wrong issuer": (_wrong_issuer, "issuer"),
-    "wrong audience": (_wrong_audience, "audience"),
-    "id token without aud": (_id_token_without_audience, "audience"),
-    "wrong key, known kid": (_wrong_key_known_kid, "signature"),
-    "wrong key, unknown kid": (_wrong_key_unknown_kid, "unknown_key"),
-    "no kid": (_no_kid, "unknown_key"),
-    "alg none": (_alg_none, "algorithm"),
-    "HS256 keyed with the public key": (_hs256_with_public_key, "algorithm"),
-    "ES256 token naming an RSA key": (_ec_token_naming_rsa_kid, "algorithm"),
-    "tampered payload": (_tampered_payload, "signature"),
-    "no expiry": (_no_expiry, "malformed"),
-    "garbage": (_garbage, "malformed"),
-    "empty": (_empty, "malformed"),
-}
-
-
-@pytest.mark.parametrize("case", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())
+@pytest.mark.parametrize("case", tokens.BAD_TOKEN_CASES)
 def test_bad_tokens_are_refused_and_nothing_is_stored(
-    client: FlaskClient,
-    repository: SQLiteRepository,
-    rsa: SigningKey,
-    ec: SigningKey,
-    rogue: SigningKey,
-    case: tuple[Callable[[SigningKey, SigningKey, SigningKey], str], str],
+    client: FlaskClient, repository: SQLiteRepository, keyring: Keyring, case: str
 ) -> None:
-    make_token, reason = case
-    response = put(client, "alice", make_token(rsa, ec, rogue))
+    token, reason = tokens.bad_tokens(keyring)[case]
+    response = put(client, "alice", token)
     body = problem(response, 401)
     assert body["type"] == "urn:hello-birthday:problem:unauthorized"
     challenge = response.headers["WWW-Authenticate"]
