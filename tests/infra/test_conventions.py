@@ -51,6 +51,15 @@ def test_every_variable_is_used(directory: Path) -> None:
     assert unused == []
 
 
+@pytest.mark.parametrize("directory", ALL_DIRS, ids=dir_id)
+def test_every_local_and_data_source_is_used(directory: Path) -> None:
+    text = "\n".join(p.read_text() for p in directory.glob("*.tf"))
+    names = [f"local.{name}" for b in blocks(directory, "locals") for name in b.body]
+    names += [f"data.{b.labels[0]}.{b.labels[1]}" for b in blocks(directory, "data")]
+    unused = [n for n in names if "__" not in n and n not in text]
+    assert unused == []
+
+
 @pytest.mark.parametrize("directory", module_dirs(), ids=dir_id)
 def test_modules_hard_code_no_account_or_region(directory: Path) -> None:
     for path in directory.glob("*.tf"):

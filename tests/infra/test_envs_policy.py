@@ -26,6 +26,7 @@ from tests.infra.terraform import (
 
 STACK = MODULES / "stack"
 OIDC = MODULES / "github-oidc"
+READ_ONLY = re.compile(r"[\w-]+:(Describe|Get|List)")
 PROMISED_OUTPUTS = {
     "alb_dns_name",
     "ecr_repository_url",
@@ -195,6 +196,29 @@ def test_deploy_role_writes_are_scoped() -> None:
     for sid, statement in by_sid.items():
         if value(statement, "resources") == ["*"]:
             assert sid in {"RefreshStack", "EcrLogin", "RegisterTaskDefinitions"}, sid
-    refresh = value(by_sid["RefreshStack"], "actions")
-    writes = [a for a in refresh if not re.match(r"[\w-]+:(Describe|Get|List)", a)]
-    assert writes == [], "the refresh statement must stay read-only"
+    assert value(by_sid["RefreshStack"], "actions") == "${local.refresh_actions}"
+    refresh = local(OIDC, "refresh_actions")
+    writes = [a for a in refresh if not READ_ONLY.match(a)]
+    assert writes == [], "the refresh actions must stay read-only"
+
+
+def test_plan_role_is_read_only_and_trusts_only_pull_requests() -> None:
+    trust = resource(OIDC, "aws_iam_policy_document", "plan_trust", kind="data")
+    (statement,) = blocks_of(trust, "statement")
+    subjects = [
+        value(c, "values")
+        for c in blocks_of(statement, "condition")
+        if "sub" in value(c, "variable")
+    ]
+    assert subjects == [["repo:${var.github_repository}:pull_request"]]
+    plan = resource(OIDC, "aws_iam_policy_document", "plan", kind="data")
+    actions = []
+    for policy_statement in blocks_of(plan, "statement"):
+        listed = value(policy_statement, "actions")
+        actions += (
+            local(OIDC, "refresh_actions") if listed == "${local.refresh_actions}" else listed
+        )
+    # Decrypt is how the state, encrypted with the state key, is read.
+    assert [a for a in actions if not READ_ONLY.match(a)] == ["kms:Decrypt"]
+    assert value(stack_call("staging"), "create_github_plan_role") is True
+    assert value(stack_call("prod"), "create_github_plan_role") is False

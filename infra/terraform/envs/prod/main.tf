@@ -32,6 +32,7 @@ module "stack" {
 
   github_repository           = var.github_repository
   create_github_oidc_provider = var.create_github_oidc_provider
+  create_github_plan_role     = false
   state_bucket_name           = var.state_bucket_name
   state_kms_key_arn           = var.state_kms_key_arn
   state_key                   = local.state_key

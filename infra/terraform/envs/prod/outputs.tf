@@ -58,6 +58,11 @@ output "github_deploy_role_arn" {
   value       = module.stack.github_deploy_role_arn
 }
 
+output "github_plan_role_arn" {
+  description = "Read-only role pull requests assume to plan (staging), or null."
+  value       = module.stack.github_plan_role_arn
+}
+
 output "auth_issuer" {
   description = "JWT issuer when auth is enabled, else null."
   value       = module.stack.auth_issuer

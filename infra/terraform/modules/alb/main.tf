@@ -1,11 +1,8 @@
 data "aws_caller_identity" "current" {}
 
-data "aws_partition" "current" {}
-
 data "aws_elb_service_account" "current" {}
 
 locals {
-  partition       = data.aws_partition.current.partition
   create_cert     = var.certificate_arn == null
   certificate_arn = local.create_cert ? aws_acm_certificate_validation.this[0].certificate_arn : var.certificate_arn
   log_prefix      = "alb"

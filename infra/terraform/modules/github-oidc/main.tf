@@ -9,6 +9,62 @@ locals {
     [for e in var.github_environments : "repo:${var.github_repository}:environment:${e}"],
   )
   state_bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.state_bucket_name}"
+  state_object_arn = "${local.state_bucket_arn}/${var.state_key}"
+
+  # What terraform plan/apply reads to refresh every resource of the stack.
+  refresh_actions = [
+    "acm:DescribeCertificate",
+    "acm:ListTagsForCertificate",
+    "application-autoscaling:Describe*",
+    "application-autoscaling:ListTagsForResource",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:GetDashboard",
+    "cloudwatch:ListTagsForResource",
+    "cognito-idp:DescribeUserPool",
+    "cognito-idp:DescribeUserPoolClient",
+    "cognito-idp:GetGroup",
+    "cognito-idp:GetUserPoolMfaConfig",
+    "dynamodb:DescribeContinuousBackups",
+    "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:ListTagsOfResource",
+    "ec2:Describe*",
+    "ecr:DescribeImages",
+    "ecr:DescribeRepositories",
+    "ecr:GetLifecyclePolicy",
+    "ecr:ListTagsForResource",
+    "ecs:Describe*",
+    "ecs:List*",
+    "elasticloadbalancing:Describe*",
+    "iam:GetOpenIDConnectProvider",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListOpenIDConnectProviders",
+    "iam:ListRolePolicies",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListResourceTags",
+    "logs:DescribeLogGroups",
+    "logs:ListTagsForResource",
+    "logs:ListTagsLogGroup",
+    "route53:GetChange",
+    "route53:GetHostedZone",
+    "route53:ListResourceRecordSets",
+    "route53:ListTagsForResource",
+    "s3:GetAccelerateConfiguration",
+    "s3:GetBucket*",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration",
+    "sns:GetSubscriptionAttributes",
+    "sns:GetTopicAttributes",
+    "sns:ListTagsForResource",
+    "wafv2:Get*",
+    "wafv2:List*",
+  ]
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -61,60 +117,8 @@ data "aws_iam_policy_document" "deploy" {
   #checkov:skip=CKV_AWS_356:Read-only Describe/Get/List for terraform refresh and the non-resource-scoped ECR login/RegisterTaskDefinition; every write is scoped.
   #checkov:skip=CKV_AWS_111:The only unscoped writes are ecs:RegisterTaskDefinition/TagResource, which have no resource-level permissions.
   statement {
-    sid = "RefreshStack"
-    actions = [
-      "acm:DescribeCertificate",
-      "acm:ListTagsForCertificate",
-      "application-autoscaling:Describe*",
-      "application-autoscaling:ListTagsForResource",
-      "cloudwatch:DescribeAlarms",
-      "cloudwatch:GetDashboard",
-      "cloudwatch:ListTagsForResource",
-      "cognito-idp:DescribeUserPool",
-      "cognito-idp:DescribeUserPoolClient",
-      "cognito-idp:GetGroup",
-      "cognito-idp:GetUserPoolMfaConfig",
-      "dynamodb:DescribeContinuousBackups",
-      "dynamodb:DescribeTable",
-      "dynamodb:DescribeTimeToLive",
-      "dynamodb:ListTagsOfResource",
-      "ec2:Describe*",
-      "ecr:DescribeImages",
-      "ecr:DescribeRepositories",
-      "ecr:GetLifecyclePolicy",
-      "ecr:ListTagsForResource",
-      "ecs:Describe*",
-      "ecs:List*",
-      "elasticloadbalancing:Describe*",
-      "iam:GetOpenIDConnectProvider",
-      "iam:GetRole",
-      "iam:GetRolePolicy",
-      "iam:ListAttachedRolePolicies",
-      "iam:ListOpenIDConnectProviders",
-      "iam:ListRolePolicies",
-      "kms:DescribeKey",
-      "kms:GetKeyPolicy",
-      "kms:GetKeyRotationStatus",
-      "kms:ListAliases",
-      "kms:ListResourceTags",
-      "logs:DescribeLogGroups",
-      "logs:ListTagsForResource",
-      "logs:ListTagsLogGroup",
-      "route53:GetChange",
-      "route53:GetHostedZone",
-      "route53:ListResourceRecordSets",
-      "route53:ListTagsForResource",
-      "s3:GetAccelerateConfiguration",
-      "s3:GetBucket*",
-      "s3:GetEncryptionConfiguration",
-      "s3:GetLifecycleConfiguration",
-      "s3:GetReplicationConfiguration",
-      "sns:GetSubscriptionAttributes",
-      "sns:GetTopicAttributes",
-      "sns:ListTagsForResource",
-      "wafv2:Get*",
-      "wafv2:List*",
-    ]
+    sid       = "RefreshStack"
+    actions   = local.refresh_actions
     resources = ["*"]
   }
 
@@ -170,13 +174,13 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "ReadWriteThisState"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${local.state_bucket_arn}/${var.state_key}", "${local.state_bucket_arn}/${var.state_key}.tflock"]
+    resources = [local.state_object_arn, "${local.state_object_arn}.tflock"]
   }
 
   statement {
     sid       = "ReleaseStateLock"
     actions   = ["s3:DeleteObject"]
-    resources = ["${local.state_bucket_arn}/${var.state_key}.tflock"]
+    resources = ["${local.state_object_arn}.tflock"]
   }
 
   statement {
@@ -190,4 +194,76 @@ resource "aws_iam_role_policy" "deploy" {
   name   = "deploy"
   role   = aws_iam_role.deploy.id
   policy = data.aws_iam_policy_document.deploy.json
+}
+
+# ------------------------------------------------------------------ plan role
+
+# Pull requests get a read-only plan of what merging would change. GitHub
+# issues no OIDC token to workflows of forks, so only branches of the
+# repository itself can assume this role.
+data "aws_iam_policy_document" "plan_trust" {
+  count = var.create_plan_role ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = ["repo:${var.github_repository}:pull_request"]
+    }
+  }
+}
+
+resource "aws_iam_role" "plan" {
+  count = var.create_plan_role ? 1 : 0
+
+  name                 = "${var.name}-plan"
+  description          = "GitHub Actions pull requests of ${var.github_repository}: read-only terraform plan"
+  assume_role_policy   = data.aws_iam_policy_document.plan_trust[0].json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "plan" {
+  #checkov:skip=CKV_AWS_356:Read-only Describe/Get/List for terraform refresh; nothing in this policy writes.
+  statement {
+    sid       = "RefreshStack"
+    actions   = local.refresh_actions
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ListStateBucket"
+    actions   = ["s3:ListBucket"]
+    resources = [local.state_bucket_arn]
+  }
+
+  # plan runs with -lock=false, so no lock file is written.
+  statement {
+    sid       = "ReadThisState"
+    actions   = ["s3:GetObject"]
+    resources = [local.state_object_arn]
+  }
+
+  statement {
+    sid       = "StateDecryption"
+    actions   = ["kms:Decrypt"]
+    resources = [var.state_kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "plan" {
+  count = var.create_plan_role ? 1 : 0
+
+  name   = "plan"
+  role   = aws_iam_role.plan[0].id
+  policy = data.aws_iam_policy_document.plan.json
 }

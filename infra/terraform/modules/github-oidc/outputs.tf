@@ -3,6 +3,11 @@ output "role_arn" {
   value       = aws_iam_role.deploy.arn
 }
 
+output "plan_role_arn" {
+  description = "ARN of the read-only pull-request plan role, or null when not created."
+  value       = var.create_plan_role ? aws_iam_role.plan[0].arn : null
+}
+
 output "role_name" {
   description = "Name of the deploy role."
   value       = aws_iam_role.deploy.name

@@ -30,6 +30,12 @@ variable "create_oidc_provider" {
   default     = true
 }
 
+variable "create_plan_role" {
+  description = "Also create a read-only role that pull-request workflows assume for terraform plan."
+  type        = bool
+  default     = false
+}
+
 variable "ecr_repository_arn" {
   description = "Repository the pipeline pushes images to."
   type        = string

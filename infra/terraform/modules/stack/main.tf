@@ -111,6 +111,7 @@ module "github_oidc" {
   github_repository    = var.github_repository
   github_environments  = [var.environment]
   create_oidc_provider = var.create_github_oidc_provider
+  create_plan_role     = var.create_github_plan_role
   ecr_repository_arn   = module.ecr.repository_arn
   ecs_service_arn      = module.service.service_arn
   pass_role_arns       = [module.service.task_role_arn, module.service.execution_role_arn]

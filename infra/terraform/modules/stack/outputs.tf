@@ -58,6 +58,11 @@ output "github_deploy_role_arn" {
   value       = module.github_oidc.role_arn
 }
 
+output "github_plan_role_arn" {
+  description = "Read-only role pull requests assume to plan against this environment, or null."
+  value       = module.github_oidc.plan_role_arn
+}
+
 output "auth_issuer" {
   description = "JWT issuer when auth is enabled, else null."
   value       = var.enable_auth ? module.auth[0].issuer : null

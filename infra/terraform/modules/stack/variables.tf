@@ -119,6 +119,12 @@ variable "create_github_oidc_provider" {
   default     = true
 }
 
+variable "create_github_plan_role" {
+  description = "Create the read-only role pull requests assume to plan against this environment."
+  type        = bool
+  default     = false
+}
+
 variable "state_bucket_name" {
   description = "Terraform state bucket (output of the bootstrap configuration)."
   type        = string
