@@ -215,8 +215,9 @@ def test_loadtest_passes_with_small_numbers(server: ServerProcess, tmp_path: Pat
     assert summary["errors"] == 0
     assert summary["passed"] is True
     assert 0 < summary["p50_ms"] <= summary["p99_ms"] <= summary["max_ms"]
-    # Open loop: 40 requests scheduled over 2 s, so the rate is close to what was asked.
-    assert 15 <= summary["achieved_rps"] <= 25
+    # Open loop: 40 requests scheduled over 2 s. The rate counts until the last answer, so a
+    # busy machine lowers it a little, but it can never exceed what was asked.
+    assert 10 <= summary["achieved_rps"] <= 21
     assert "load test passed" in result.stdout
 
 
