@@ -38,6 +38,6 @@ output "service_environment" {
       HELLO_JWT_JWKS_URL = "https://${aws_cognito_user_pool.this.endpoint}/.well-known/jwks.json"
     },
     # Members of the group may set anyone's date of birth (cognito:groups claim).
-    var.create_admin_group ? { HELLO_JWT_ADMIN_SCOPE = aws_cognito_user_group.admin[0].name } : {},
+    { for group in aws_cognito_user_group.admin : "HELLO_JWT_ADMIN_SCOPE" => group.name },
   )
 }

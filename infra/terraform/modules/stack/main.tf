@@ -101,7 +101,8 @@ module "service" {
   kms_key_arn                 = module.kms.key_arn
   log_retention_days          = var.log_retention_days
   deployment_alarm_names      = var.enable_deployment_alarms ? module.observability.deployment_alarm_names : []
-  extra_environment           = var.enable_auth ? module.auth[0].service_environment : { HELLO_AUTH = "none" }
+  # HELLO_AUTH=none unless the auth module exists and overrides it with jwt.
+  extra_environment = merge({ HELLO_AUTH = "none" }, [for auth in module.auth : auth.service_environment]...)
 }
 
 module "github_oidc" {
