@@ -41,6 +41,32 @@ run: $(SYNCED) ## Serve on 127.0.0.1:8080 with SQLite (production server)
 dev: $(SYNCED) ## Flask's debug server with reload
 	$(VENV)/bin/flask --app hello_birthday.app:create_app_from_env --debug run --port 8080
 
+# --- quality and tests ---------------------------------------------------------
+
+.PHONY: lint
+lint: $(SYNCED) ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: typecheck
+typecheck: $(SYNCED) ## mypy --strict over src and tests
+	$(VENV)/bin/mypy
+
+.PHONY: test-python
+test-python: $(SYNCED) $(NODE_READY) ## Every pytest tier (unit, integration, e2e, contract fuzzing, docs, infra policy) with branch coverage >= 90%
+	@rm -f .coverage .coverage.*
+	$(VENV)/bin/coverage run -m pytest
+	@$(VENV)/bin/coverage combine -q
+	$(VENV)/bin/coverage report
+
+.PHONY: test
+test: lint typecheck test-python infra-check workflow-lint pre-commit ## Everything CI checks here
+	@echo "make test: all checks passed"
+
+.PHONY: dynamodb-local
+dynamodb-local: $(SYNCED) $(NODE_READY) ## dynalite on 127.0.0.1:8000 with the table created; prints the variables to use it
+	$(PY) -m tests.support.dynalite --port 8000
+
 # --- docs --------------------------------------------------------------------
 
 .PHONY: diagram

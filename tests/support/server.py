@@ -71,21 +71,25 @@ class ServerProcess:
 
     def start(self, timeout: float = 20) -> ServerProcess:
         """Start and wait for /readyz to answer 200."""
-        with self.log_path.open("ab") as log:
+        # Logs are JSON on stdout; stderr is kept apart for anything that is not a log line.
+        with (
+            self.log_path.open("ab") as log,
+            self.log_path.with_suffix(".stderr").open("ab") as err,
+        ):
             self._process = subprocess.Popen(
-                COMMAND, env=self._env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+                COMMAND, env=self._env, stdout=log, stderr=err, cwd=ROOT
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+                raise RuntimeError(f"server exited early:\n{self.output()}")
             try:
                 if request(self.url + "/readyz", timeout=1).status == 200:
                     return self
             except OSError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"server not ready in {timeout}s:\n{self.log_path.read_text()}")
+        raise RuntimeError(f"server not ready in {timeout}s:\n{self.output()}")
 
     def signal(self, signum: int) -> None:
         """Send a signal to the supervisor."""
@@ -116,6 +120,10 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+    def output(self) -> str:
+        """Everything the server wrote, for failure messages."""
+        return self.log_path.read_text() + self.log_path.with_suffix(".stderr").read_text()
 
     def log_lines(self) -> list[dict[str, object]]:
         """Every JSON line the server wrote."""
