@@ -266,11 +266,6 @@ class Gate:
         self._metrics = metrics
         self._reads_required = reads_required
 
-    @property
-    def enabled(self) -> bool:
-        """True when writes need a token."""
-        return self._verifier is not None
-
     def check_read(self) -> None:
         """Raise a 401/503 problem unless reads are public or the request has a valid token."""
         if self._reads_required:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -150,6 +151,8 @@ def test_anonymous_clients_learn_nothing_about_the_body(client: FlaskClient) -> 
     response = client.put("/hello/alice", data="x", content_type="text/plain")
     assert response.status_code == 401
     assert client.put("/hello/4lice").status_code == 401
+    oversized = client.put("/hello/alice", data="x" * 5000, content_type="application/json")
+    assert oversized.status_code == 401
 
 
 def test_valid_tokens_still_get_validation_answers(client: FlaskClient, rsa: SigningKey) -> None:
@@ -171,6 +174,20 @@ def test_bad_tokens_are_refused_and_nothing_is_stored(
     assert f'error_description="{body["detail"]}"' in challenge
     assert repository.get("alice") is None
     assert failures(client, reason) == 1
+
+
+# Signing with the short key is the point; PyJWT's warning about it is expected.
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+def test_short_rsa_keys_are_refused(
+    make_app: AppFactory, repository: SQLiteRepository, tmp_path: Path
+) -> None:
+    weak = SigningKey("weak", "RS256", generate_private_key(65537, 1024))  # noqa: S505 - on purpose
+    published = tmp_path / "weak-jwks.json"
+    published.write_text(json.dumps(tokens.jwks(weak)))
+    client = make_app(jwt_jwks_url=str(published)).test_client()
+    problem(put(client, "alice", weak.sign(tokens.claims("alice"))), 401)
+    assert repository.get("alice") is None
+    assert failures(client, "signature") == 1
 
 
 def test_small_clock_skew_is_forgiven(
