@@ -264,7 +264,10 @@ def draw_delivery_flow(c: Canvas) -> None:
     """PR -> checks -> build -> staging -> smoke/load -> approval -> prod -> smoke -> rollback."""
     pr = c.node(Github, "pull_request", "Pull request")
     checks = c.node(
-        GithubActions, "checks", "Checks: pre-commit,\nmake test, terraform\nvalidate + tflint"
+        GithubActions,
+        "checks",
+        "Checks: pre-commit, make test,\nterraform validate + tflint,\n"
+        "bandit + pip-audit,\nimage build + Trivy,\nstaging plan",
     )
     merge = c.node(StartEnd, "merge", "Merge to main")
     build = c.node(Docker, "build", "Build the image once\namd64 + arm64\nTrivy scan")
