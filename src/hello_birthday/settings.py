@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
@@ -37,7 +37,7 @@ class Settings:
     aws_region: str | None = None
     timezone: str = "UTC"
     log_level: str = "INFO"
-    workers: int = 1
+    workers: int = field(default_factory=lambda: _cpu_count())
     threads: int = 4
     drain_seconds: float = 5.0
     shutdown_timeout: float = 20.0
@@ -74,7 +74,7 @@ class Settings:
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             timezone=reader.text("HELLO_TIMEZONE", defaults.timezone),
             log_level=reader.text("HELLO_LOG_LEVEL", defaults.log_level).upper(),
-            workers=reader.number("HELLO_WORKERS", int, _cpu_count(), minimum=1, maximum=64),
+            workers=reader.number("HELLO_WORKERS", int, defaults.workers, minimum=1, maximum=64),
             threads=reader.number("HELLO_THREADS", int, defaults.threads, minimum=1, maximum=256),
             drain_seconds=reader.number(
                 "HELLO_DRAIN_SECONDS", float, defaults.drain_seconds, minimum=0, maximum=300

@@ -25,8 +25,9 @@ class DynamoDBRepository:
 
     def __init__(self, *, table: str, region: str | None, timeout: float) -> None:
         self._table = table
+        session = boto3.session.Session()
         # The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set, as boto3 does by itself.
-        self._client: DynamoDBClient = boto3.session.Session().client(
+        self._client: DynamoDBClient = session.client(
             "dynamodb",
             region_name=region,
             config=Config(
@@ -34,6 +35,18 @@ class DynamoDBRepository:
                 read_timeout=timeout,
                 retries={"mode": "standard", "max_attempts": 3},
                 max_pool_connections=64,
+            ),
+        )
+        # Readiness asks once, quickly: a probe that retries would hold the health check past
+        # the load balancer's own timeout, and the next probe comes within a second anyway.
+        probe_timeout = min(timeout, 1.0)
+        self._probe: DynamoDBClient = session.client(
+            "dynamodb",
+            region_name=region,
+            config=Config(
+                connect_timeout=probe_timeout,
+                read_timeout=probe_timeout,
+                retries={"mode": "standard", "total_max_attempts": 1},
             ),
         )
 
@@ -64,7 +77,7 @@ class DynamoDBRepository:
 
     def check(self) -> None:
         try:
-            reply = self._client.describe_table(TableName=self._table)
+            reply = self._probe.describe_table(TableName=self._table)
         except (BotoCoreError, ClientError) as error:
             raise StorageUnavailable(f"dynamodb describe_table: {_describe(error)}") from error
         status = reply["Table"].get("TableStatus")
@@ -73,6 +86,7 @@ class DynamoDBRepository:
 
     def close(self) -> None:
         self._client.close()
+        self._probe.close()
 
 
 def _describe(error: BotoCoreError | ClientError) -> str:
