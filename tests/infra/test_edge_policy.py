@@ -6,6 +6,7 @@ from tests.infra.terraform import (
     MODULES,
     blocks_of,
     default,
+    module_call,
     one_block,
     resource,
     resources_of_type,
@@ -111,3 +112,13 @@ def test_certificate_is_requested_only_when_none_is_given() -> None:
     certificate = resource(ALB, "aws_acm_certificate", "this")
     assert value(certificate, "count") == "${local.create_cert ? 1 : 0}"
     assert value(certificate, "validation_method") == "DNS"
+
+
+def test_alb_deletion_protection_follows_the_environment_input() -> None:
+    # checkov's CKV_AWS_150 is suppressed on the ALB because staging turns it off; prod's value is
+    # asserted in test_envs_policy.
+    alb = resource(ALB, "aws_lb", "this")
+    assert value(alb, "enable_deletion_protection") == "${var.deletion_protection}"
+    assert default(ALB, "deletion_protection") is True
+    stack_alb = module_call(MODULES / "stack", "alb")
+    assert value(stack_alb, "deletion_protection") == "${var.deletion_protection}"
