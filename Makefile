@@ -141,3 +141,11 @@ rehearse: $(SYNCED) $(NODE_READY) ## Rolling deploys and faults under load behin
 rehearse-ci: $(SYNCED) $(NODE_READY) ## The rehearsal's short profile (about 2 min); report in var/rehearsal/
 	@$(HAPROXY_READY)
 	$(PY) -m tests.rehearsal --profile ci --report var/rehearsal/resilience.md
+
+# --- bench ---------------------------------------------------------------------
+# wrk comes from Debian; CI machines start without it. gunicorn, only for the server comparison,
+# is layered on the locked venv by `uv run --with` instead of being a project dependency.
+.PHONY: bench
+bench: $(SYNCED) $(NODE_READY) ## Throughput, latency, memory and start-up against reference apps (~5 min); rewrites docs/benchmarks.md
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(PY) -m bench --uv "$(UV)" --report docs/benchmarks.md

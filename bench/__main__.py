@@ -1,0 +1,341 @@
+"""Run the benchmark and write the report: `python -m bench` (what `make bench` runs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.support.dynalite import Dynalite
+from tests.support.ports import free_port
+
+from bench import harness, report
+from bench.harness import ROOT, USER_PREFIX, Load, Server, username
+
+GRANIAN = [sys.executable, "-m", "granian", "--interface", "wsgi", "--no-access-log"]
+SERVICE = [str(ROOT / ".venv" / "bin" / "hello-birthday"), "serve"]
+GUNICORN_REQUIREMENT = "gunicorn==23.0.0"
+TABLE = "hello-birthday-bench"
+
+
+@dataclass
+class Run:
+    """One measured wrk run against one server."""
+
+    target: str
+    method: str
+    connections: int
+    load: Load
+    server_cpu_seconds: float
+    wrk_cpu_seconds: float
+    other_cpu_seconds: float
+    load_average: float
+
+
+@dataclass
+class Footprint:
+    """Start-up time and memory of one server configuration."""
+
+    target: str
+    ready_seconds: float
+    workers_kib: list[tuple[int, int]]
+
+
+@dataclass
+class Results:
+    """Everything the report is made from."""
+
+    started: str
+    settings: dict[str, object]
+    machine: dict[str, str]
+    versions: dict[str, str]
+    load_average_start: tuple[float, float, float]
+    load_average_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    finished: str = ""
+    fsync_ms: list[float] = field(default_factory=list)
+    user_load_seconds: dict[str, float] = field(default_factory=dict)
+    runs: list[Run] = field(default_factory=list)
+    footprints: list[Footprint] = field(default_factory=list)
+    commands: dict[str, str] = field(default_factory=dict)
+
+
+class Bench:
+    """The run: servers one at a time, each under the same wrk loads."""
+
+    def __init__(self, arguments: argparse.Namespace) -> None:
+        self.duration: float = arguments.duration
+        self.warmup: float = arguments.warmup
+        self.users: int = arguments.users
+        self.connections: tuple[int, ...] = tuple(arguments.connections)
+        self.workers: int = arguments.workers
+        self.workdir: Path = arguments.workdir
+        self.uv: str = arguments.uv
+        self.put_runs = 0
+        self.results = Results(
+            started=datetime.now(UTC).isoformat(timespec="seconds"),
+            settings={
+                "duration_s": self.duration,
+                "warmup_s": self.warmup,
+                "users": self.users,
+                "connections": list(self.connections),
+                "workers": self.workers,
+            },
+            machine=report.machine(),
+            versions=report.versions(),
+            load_average_start=os.getloadavg(),
+        )
+
+    # -- servers -------------------------------------------------------------------------
+
+    def service(self, name: str, threads: int, env: dict[str, str]) -> Server:
+        """Ours, started as `make run` starts it."""
+        port = free_port()
+        full_env = {
+            "HELLO_PORT": str(port),
+            "HELLO_WORKERS": str(self.workers),
+            "HELLO_THREADS": str(threads),
+            # Stopping between configurations need not wait out a load balancer.
+            "HELLO_DRAIN_SECONDS": "0",
+            "HELLO_LOG_LEVEL": "INFO",
+            **env,
+        }
+        log = self.workdir / "logs" / f"{name}.log"
+        return Server(name, SERVICE, full_env, port, "/readyz", log)
+
+    def reference(self, name: str, module: str, threads: int, database: Path) -> Server:
+        """A reference app on granian with our worker and thread counts."""
+        port = free_port()
+        command = [
+            *GRANIAN,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(self.workers),
+            "--blocking-threads",
+            str(threads),
+            module,
+        ]
+        probe = f"/hello/{username(USER_PREFIX, 0)}"
+        env = {"BENCH_SQLITE_PATH": str(database)}
+        return Server(name, command, env, port, probe, self.workdir / "logs" / f"{name}.log")
+
+    def gunicorn(self, name: str, worker_class: str, threads: int, database: Path) -> Server:
+        """Ours on gunicorn, with the runtime directory our supervisor would have made."""
+        port = free_port()
+        runtime = self.workdir / f"runtime-{name}"
+        shutil.rmtree(runtime, ignore_errors=True)
+        (runtime / "metrics").mkdir(parents=True)
+        command = [
+            self.uv,
+            "run",
+            "--frozen",
+            "--no-sync",
+            "--with",
+            GUNICORN_REQUIREMENT,
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            worker_class,
+            "--threads",
+            str(threads),
+            "hello_birthday.app:create_app_from_env()",
+        ]
+        env = {
+            "HELLO_SQLITE_PATH": str(database),
+            "HELLO_LOG_LEVEL": "INFO",
+            "HELLO_RUNTIME_DIR": str(runtime),
+            "PROMETHEUS_MULTIPROC_DIR": str(runtime / "metrics"),
+        }
+        return Server(name, command, env, port, "/readyz", self.workdir / "logs" / f"{name}.log")
+
+    @contextmanager
+    def running(self, server: Server) -> Iterator[Server]:
+        """Start, yield, record the footprint, stop."""
+        server.start()
+        print(f"{server.name}: ready in {server.ready_seconds:.2f}s", flush=True)
+        try:
+            yield server
+            self.results.footprints.append(
+                Footprint(server.name, server.ready_seconds, server.worker_memory())
+            )
+        finally:
+            server.stop()
+
+    # -- loads ---------------------------------------------------------------------------
+
+    def measure(self, server: Server, method: str, connections: int, *script: str) -> Run:
+        """One wrk run, with the CPU time of the server, of wrk and of everything else."""
+        pids = list(harness.process_tree(server.pid).keys())
+        server_before = harness.process_cpu_seconds(pids)
+        machine_before = harness.machine_busy_seconds()
+        wrk_before = _children_cpu()
+        load = harness.wrk(server.url, connections, self.duration, *script)
+        wrk_cpu = _children_cpu() - wrk_before
+        machine = harness.machine_busy_seconds() - machine_before
+        server_cpu = harness.process_cpu_seconds(pids) - server_before
+        run = Run(
+            target=server.name,
+            method=method,
+            connections=connections,
+            load=load,
+            server_cpu_seconds=server_cpu,
+            wrk_cpu_seconds=wrk_cpu,
+            other_cpu_seconds=max(0.0, machine - server_cpu - wrk_cpu),
+            load_average=os.getloadavg()[0],
+        )
+        self.results.runs.append(run)
+        self.results.commands.setdefault(f"wrk {method}", load.command.replace(server.url, "URL"))
+        print(
+            f"  {method} c={connections}: {load.rate:,.0f} req/s p50 {load.p50_ms:.2f} ms "
+            f"p99 {load.p99_ms:.2f} ms errors {load.failed} "
+            f"(other CPU {run.other_cpu_seconds / load.seconds:.2f} cores)",
+            flush=True,
+        )
+        return run
+
+    def gets(self, server: Server) -> None:
+        """Warm up, then GET at each connection count."""
+        script = ("get", USER_PREFIX, str(self.users))
+        harness.wrk(server.url, self.connections[0], self.warmup, *script)
+        for connections in self.connections:
+            self.measure(server, "GET", connections, *script)
+
+    def puts(self, server: Server, connections: int) -> None:
+        """PUT new users (a prefix per run keeps every write an insert of a new key)."""
+        self.put_runs += 1
+        prefix = f"put{username('', self.put_runs)}x"
+        self.measure(server, "PUT", connections, "put", prefix, "0")
+
+    # -- the configurations --------------------------------------------------------------
+
+    def sqlite(self) -> Path:
+        """Ours on SQLite: load the users, GET, PUT; then one thread per worker."""
+        directory = self.workdir / "sqlite"
+        shutil.rmtree(directory, ignore_errors=True)
+        database = directory / "hello.sqlite3"
+        env = {"HELLO_STORAGE": "sqlite", "HELLO_SQLITE_PATH": str(database)}
+        with self.running(self.service("ours-sqlite-4t", 4, env)) as server:
+            self.results.user_load_seconds["sqlite"] = harness.load_users(server.url, self.users)
+            self.check_greeting(server)
+            self.gets(server)
+            for connections in self.connections:
+                self.puts(server, connections)
+        with self.running(self.service("ours-sqlite-1t", 1, env)) as server:
+            self.gets(server)
+        return database
+
+    def references(self, database: Path) -> None:
+        """The framework's floor and the Python ceiling, same load, same database."""
+        for name, module in (
+            ("flask-floor", "bench.reference_flask:app"),
+            ("wsgi-ceiling", "bench.reference_wsgi:application"),
+        ):
+            for threads in (4, 1):
+                with self.running(
+                    self.reference(f"{name}-{threads}t", module, threads, database)
+                ) as server:
+                    self.check_greeting(server)
+                    self.gets(server)
+
+    def servers(self, database: Path) -> None:
+        """Ours on gunicorn sync and gthread, to set against granian."""
+        for name, worker_class, threads in (
+            ("ours-gunicorn-sync", "sync", 1),
+            ("ours-gunicorn-gthread-4t", "gthread", 4),
+        ):
+            server = self.gunicorn(name, worker_class, threads, database)
+            shown = [*server.command[:-1], repr(server.command[-1])]
+            self.results.commands[name] = " ".join(shown).replace(str(server.port), "PORT")
+            with self.running(server):
+                self.check_greeting(server)
+                self.gets(server)
+
+    def dynamodb(self) -> None:
+        """Ours on dynalite: the same GET load, reported, not targeted."""
+        dynalite = Dynalite().start()
+        try:
+            dynalite.create_table(TABLE)
+            env = dynalite.environment(TABLE)
+            with self.running(self.service("ours-dynamodb-4t", 4, env)) as server:
+                self.results.user_load_seconds["dynamodb"] = harness.load_users(
+                    server.url, self.users
+                )
+                self.check_greeting(server)
+                self.gets(server)
+        finally:
+            dynalite.stop()
+
+    @staticmethod
+    def check_greeting(server: Server) -> None:
+        """Every server must give the same answer for the same user, or the race is not fair."""
+        status, body = harness.get(server.url, f"/hello/{username(USER_PREFIX, 1)}")
+        message = json.loads(body).get("message", "") if status == 200 else ""
+        if not message.startswith(f"Hello, {username(USER_PREFIX, 1)}! "):
+            raise RuntimeError(f"{server.name} answered {status} {body!r}")
+
+    def run(self, parts: list[str]) -> Results:
+        """Everything, in order; the report is written even if a later part is skipped."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        fsync = harness.fsync_latency(self.workdir / "sqlite")
+        self.results.fsync_ms = [round(x * 1000, 4) for x in fsync]
+        database = self.sqlite()
+        steps: dict[str, Callable[[], None]] = {
+            "references": lambda: self.references(database),
+            "gunicorn": lambda: self.servers(database),
+            "dynamodb": self.dynamodb,
+        }
+        for part in parts:
+            steps[part]()
+        self.results.load_average_end = os.getloadavg()
+        self.results.finished = datetime.now(UTC).isoformat(timespec="seconds")
+        return self.results
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    """Parse arguments, run, write the JSON results and the report."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per server")
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument("--report", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--uv", default=shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv"))
+    parser.add_argument(
+        "--parts",
+        nargs="*",
+        choices=("references", "gunicorn", "dynamodb"),
+        default=["references", "gunicorn", "dynamodb"],
+        help="what to run after ours on SQLite (always run)",
+    )
+    arguments = parser.parse_args()
+    started = time.monotonic()
+    results = Bench(arguments).run(arguments.parts)
+    raw = arguments.workdir / "results.json"
+    raw.write_text(json.dumps(asdict(results), indent=2))
+    arguments.report.write_text(report.render(results, time.monotonic() - started))
+    print(f"wrote {arguments.report} and {raw} in {time.monotonic() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""docs/benchmarks.md: the measured part generated from one run, the analysis from analysis.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.harness import ROOT
+
+if TYPE_CHECKING:
+    from bench.__main__ import Footprint, Results, Run
+
+ANALYSIS = ROOT / "bench" / "analysis.md"
+OURS = "ours-sqlite-4t"
+FLASK = "flask-floor-4t"
+WSGI = "wsgi-ceiling-4t"
+MB = 1_000_000
+
+TARGETS = {
+    "get_rate": 10_000,
+    "get_p99_ms": 10.0,
+    "flask_ratio": 0.75,
+    "put_rate": 3_000,
+    "worker_mb": 60,
+    "ready_s": 2.0,
+}
+
+
+def machine() -> dict[str, str]:
+    """What the numbers were measured on."""
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    return {
+        "cpu": cpu,
+        "cores": str(len(os.sched_getaffinity(0))),
+        "memory": f"{int(memory) / 1024 / 1024:.0f} GiB",
+        "kernel": platform.release(),
+        "virtualisation": _hypervisor(),
+    }
+
+
+def _tool(*command: str) -> str:
+    path = shutil.which(command[0])
+    if path is None:
+        return "not installed"
+    done = subprocess.run(  # noqa: S603 - a fixed command found on PATH
+        [path, *command[1:]], capture_output=True, text=True, check=False, timeout=10
+    )
+    return done.stdout + done.stderr
+
+
+def _hypervisor() -> str:
+    for line in _tool("lscpu").splitlines():
+        if line.startswith("Hypervisor vendor:"):
+            return line.split(":", 1)[1].strip() + " guest"
+    return "none reported by lscpu"
+
+
+def versions() -> dict[str, str]:
+    """Versions of everything on the request path and of the load generator."""
+    found = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    for package in ("granian", "flask", "werkzeug", "prometheus-client", "boto3"):
+        found[package] = metadata.version(package)
+    found["wrk"] = _tool("wrk", "-v").split("[", 1)[0].removeprefix("wrk").strip()
+    found["node"] = _tool("node", "--version").strip()
+    dynalite = json.loads((ROOT / "node_modules" / "dynalite" / "package.json").read_text())
+    found["dynalite"] = dynalite["version"]
+    found["gunicorn"] = "23.0.0 (uv run --with, not a project dependency)"
+    return found
+
+
+def _runs(results: Results, target: str, method: str = "GET") -> dict[int, Run]:
+    return {r.connections: r for r in results.runs if r.target == target and r.method == method}
+
+
+def _footprint(results: Results, target: str) -> Footprint | None:
+    return next((f for f in results.footprints if f.target == target), None)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def _targets(results: Results) -> list[str]:
+    rows = ["| target | wanted | measured | |", "| --- | --- | --- | --- |"]
+    ours = _runs(results, OURS)
+    first = min(ours) if ours else None
+    if first is not None:
+        run = ours[first]
+        rows.append(
+            f"| GET on SQLite, {first} connections | >= {TARGETS['get_rate']:,} req/s | "
+            f"{run.load.rate:,.0f} req/s | {_verdict(run.load.rate >= TARGETS['get_rate'])} |"
+        )
+        rows.append(
+            f"| GET p99, {first} connections | <= {TARGETS['get_p99_ms']:g} ms | "
+            f"{run.load.p99_ms:.2f} ms | {_verdict(run.load.p99_ms <= TARGETS['get_p99_ms'])} |"
+        )
+    flask = _runs(results, FLASK)
+    for connections in sorted(set(ours) & set(flask)):
+        ratio = ours[connections].load.rate / flask[connections].load.rate
+        rows.append(
+            f"| ours / Flask floor, {connections} connections | >= {TARGETS['flask_ratio']} | "
+            f"{ratio:.2f} | {_verdict(ratio >= TARGETS['flask_ratio'])} |"
+        )
+    puts = _runs(results, OURS, "PUT")
+    if puts:
+        best = max(puts.values(), key=lambda r: r.load.rate)
+        rows.append(
+            f"| durable PUT (best of {', '.join(map(str, sorted(puts)))} connections) | "
+            f">= {TARGETS['put_rate']:,} /s | {best.load.rate:,.0f} /s at {best.connections} | "
+            f"{_verdict(best.load.rate >= TARGETS['put_rate'])} |"
+        )
+    footprint = _footprint(results, OURS)
+    if footprint is not None:
+        peak = max(hwm for hwm, _ in footprint.workers_kib) * 1024 / MB
+        rows.append(
+            f"| peak RSS per worker | <= {TARGETS['worker_mb']} MB | {peak:.1f} MB | "
+            f"{_verdict(peak <= TARGETS['worker_mb'])} |"
+        )
+        rows.append(
+            f"| start to 200 on /readyz | <= {TARGETS['ready_s']:g} s | "
+            f"{footprint.ready_seconds:.2f} s | "
+            f"{_verdict(footprint.ready_seconds <= TARGETS['ready_s'])} |"
+        )
+    return rows
+
+
+def _run_table(results: Results) -> list[str]:
+    rows = [
+        "| server | method | conns | req/s | p50 ms | p90 ms | p99 ms | max ms | errors "
+        "| server CPU µs/req | others' CPU (cores) | load avg |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in results.runs:
+        load = run.load
+        cpu_us = run.server_cpu_seconds / load.requests * 1e6 if load.requests else 0.0
+        rows.append(
+            f"| {run.target} | {run.method} | {run.connections} | {load.rate:,.0f} | "
+            f"{load.p50_ms:.2f} | {load.p90_ms:.2f} | {load.p99_ms:.2f} | {load.max_ms:.1f} | "
+            f"{load.failed} | {cpu_us:.0f} | {run.other_cpu_seconds / load.seconds:.2f} | "
+            f"{run.load_average:.2f} |"
+        )
+    return rows
+
+
+def _ratio_table(results: Results) -> list[str]:
+    rows = ["| threads | conns | ours | Flask floor | bare WSGI | ours/Flask | ours/WSGI |"]
+    rows.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for threads in (4, 1):
+        ours = _runs(results, f"ours-sqlite-{threads}t")
+        flask = _runs(results, f"flask-floor-{threads}t")
+        wsgi = _runs(results, f"wsgi-ceiling-{threads}t")
+        for connections in sorted(set(ours) & set(flask) & set(wsgi)):
+            o, f, w = (x[connections].load.rate for x in (ours, flask, wsgi))
+            rows.append(
+                f"| {threads} | {connections} | {o:,.0f} | {f:,.0f} | {w:,.0f} | "
+                f"{o / f:.2f} | {o / w:.2f} |"
+            )
+    return rows
+
+
+def _server_table(results: Results) -> list[str]:
+    rows = ["| server for our app | conns | req/s | p50 ms | p99 ms | errors |"]
+    rows.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for target, label in (
+        (OURS, "granian, 4 blocking threads per worker"),
+        ("ours-sqlite-1t", "granian, 1 blocking thread per worker"),
+        ("ours-gunicorn-sync", "gunicorn sync"),
+        ("ours-gunicorn-gthread-4t", "gunicorn gthread, 4 threads per worker"),
+    ):
+        for connections, run in sorted(_runs(results, target).items()):
+            rows.append(
+                f"| {label} | {connections} | {run.load.rate:,.0f} | {run.load.p50_ms:.2f} | "
+                f"{run.load.p99_ms:.2f} | {run.load.failed} |"
+            )
+    return rows
+
+
+def _footprint_table(results: Results) -> list[str]:
+    rows = ["| server | start to ready (s) | per worker: peak RSS / RSS at the end (MB) |"]
+    rows.append("| --- | ---: | --- |")
+    for footprint in results.footprints:
+        workers = ", ".join(
+            f"{hwm * 1024 / MB:.1f} / {rss * 1024 / MB:.1f}" for hwm, rss in footprint.workers_kib
+        )
+        rows.append(f"| {footprint.target} | {footprint.ready_seconds:.2f} | {workers} |")
+    return rows
+
+
+def _fsync_lines(results: Results) -> list[str]:
+    if not results.fsync_ms:
+        return []
+    samples = sorted(results.fsync_ms)
+    median = statistics.median(samples)
+    p99 = samples[int(len(samples) * 0.99) - 1]
+    return [
+        f"4 KiB write + fdatasync on the database's disk, {len(samples)} times: median "
+        f"{median:.3f} ms, p99 {p99:.3f} ms, max {samples[-1]:.3f} ms — at most "
+        f"~{1000 / median:,.0f} synced commits/s from one writer at a time.",
+    ]
+
+
+def render(results: Results, elapsed: float) -> str:
+    """The whole report."""
+    start, end = results.load_average_start, results.load_average_end
+    settings = results.settings
+    lines = [
+        "# Benchmarks",
+        "",
+        "<!-- Generated by `make bench` (bench/report.py) from one run; the analysis at the end",
+        "     is bench/analysis.md, written by hand. Edit those files, not this one. -->",
+        "",
+        "## Measured (generated)",
+        "",
+        f"Run {results.started} to {results.finished} UTC ({elapsed:.0f} s). "
+        f"Load average (1, 5, 15 min) before: {start[0]:.2f}, {start[1]:.2f}, {start[2]:.2f}; "
+        f"after: {end[0]:.2f}, {end[1]:.2f}, {end[2]:.2f}. The bench itself keeps about two "
+        "processes busy, so during a run the load average is ~2 plus whatever else runs; "
+        "the 'others' CPU' column is the machine's busy time minus the server's and wrk's, "
+        "the direct measure of interference.",
+        "",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in results.machine.items()) + ".",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in results.versions.items()) + ".",
+        "",
+        f"Every server: {settings['workers']} worker processes on loopback, the database loaded "
+        f"with {settings['users']:,} users through `PUT /hello/<name>` "
+        + ", ".join(f"({k}: {v:.1f} s)" for k, v in results.user_load_seconds.items())
+        + f"; each server warmed for {settings['warmup_s']:g} s, then each run lasts "
+        f"{settings['duration_s']:g} s. wrk runs with one thread, so it can take one core of "
+        "the two the servers also use. Ours runs with metrics, JSON access logs (to a file) and "
+        "request ids on.",
+        "",
+        "### Targets (issue 3)",
+        "",
+        *_targets(results),
+        "",
+        "### Ours against the reference apps (GET, same database, same granian settings)",
+        "",
+        *_ratio_table(results),
+        "",
+        "### Server choice: our app on granian and on gunicorn (GET)",
+        "",
+        *_server_table(results),
+        "",
+        "### Every run",
+        "",
+        *_run_table(results),
+        "",
+        "### Start-up and memory",
+        "",
+        *_footprint_table(results),
+        "",
+        "### Disk",
+        "",
+        *_fsync_lines(results),
+        "",
+        "### Commands",
+        "",
+        "```",
+        *(f"{name}: {command}" for name, command in results.commands.items()),
+        "```",
+        "",
+        "## Analysis (written by hand: bench/analysis.md)",
+        "",
+        ANALYSIS.read_text().strip(),
+        "",
+    ]
+    return "\n".join(lines)
