@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import random
+import signal
 import string
 import sys
 import time
@@ -147,9 +148,15 @@ class Load:
     async def run(self) -> list[Outcome]:
         """Send every request at its due time, whatever happened to the previous ones."""
         start = time.monotonic()
+        stopping = asyncio.Event()
+        # SIGTERM ends the load early (the rehearsal stops it once the roll is over); requests
+        # already sent still get their answer recorded.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
         print("started", flush=True)
         tasks = []
         for index in range(self.count):
+            if stopping.is_set():
+                break
             due = start + index / self.rate
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             tasks.append(asyncio.create_task(self._one(index, due)))

@@ -141,6 +141,10 @@ class LoadProcess:
             raise RuntimeError("the load generator did not start")
         self.started = time.monotonic()
 
+    def stop(self) -> None:
+        """Send no more requests; finish() still waits for the answers to those sent."""
+        self._process.terminate()
+
     def finish(self) -> list[Outcome]:
         """Wait for the last request and read every outcome."""
         code = self._process.wait(timeout=self.duration + self.timeout + 60)

@@ -9,6 +9,7 @@ from tests.rehearsal.scenarios import (
     DRAIN_SECONDS,
     STORAGE_BOUND,
     STORAGE_TIMEOUT,
+    TAIL_SECONDS,
     Profile,
 )
 
@@ -71,8 +72,10 @@ def render(results: list[Result], profile: Profile, environment: dict[str, str])
         f"{STORAGE_BOUND:.0f} s when storage fails. The load generator gives up after "
         f"{CLIENT_TIMEOUT:.0f} s and counts that as a timeout.",
         "",
-        f"Profile `{profile.name}`: roll load {profile.rate:.0f} req/s, {profile.baseline:.0f} s "
-        f"before the roll and {profile.roll_budget:.0f} s for it; fault load "
+        f"Profile `{profile.name}`: roll load {profile.rate:.0f} req/s (SQLite) and "
+        f"{profile.dynamodb_rate:.0f} req/s (dynalite), {profile.baseline:.0f} s "
+        f"before the roll and {TAIL_SECONDS:.0f} s after it (at most {profile.roll_budget:.0f} s "
+        "for the roll itself); fault load "
         f"{profile.fault_rate:.0f} req/s, {profile.before_fault:.0f} s before, "
         f"{profile.fault:.0f} s of fault, {profile.after_fault:.0f} s after. Latencies are "
         "measured from when a request was due, so a stalled client cannot hide a stall.",
