@@ -181,7 +181,8 @@ def test_deploy_role_trusts_only_exact_subjects_of_one_repository() -> None:
     assert ":ref:refs/heads/${b}" in subjects
     assert ":environment:${e}" in subjects
     assert "*" not in subjects
-    assert default(OIDC, "github_branches") == ["main"]
+    # No branch subject by default: it would let an environment-less job skip the reviewers.
+    assert default(OIDC, "github_branches") == []
     wiring = module_call(STACK, "github_oidc")
     assert value(wiring, "github_environments") == ["${var.environment}"]
 

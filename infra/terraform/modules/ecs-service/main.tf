@@ -233,7 +233,9 @@ resource "aws_ecs_cluster" "this" {
 }
 
 resource "aws_ecs_task_definition" "this" {
-  family                   = var.name
+  family = var.name
+  # Keep old revisions ACTIVE so a rollback is a plain switch back to the previous revision.
+  skip_destroy             = true
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = var.cpu

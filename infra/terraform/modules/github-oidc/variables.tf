@@ -19,9 +19,9 @@ variable "github_environments" {
 }
 
 variable "github_branches" {
-  description = "Branches whose (environment-less) jobs may assume the role."
+  description = "Branches whose environment-less jobs may assume the role. Empty by default: a branch subject would let any job on that branch skip the environment's required reviewers."
   type        = list(string)
-  default     = ["main"]
+  default     = []
 }
 
 variable "create_oidc_provider" {
