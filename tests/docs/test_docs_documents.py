@@ -45,7 +45,7 @@ def links(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", READABLE, ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_resolve(path: Path) -> None:
     broken = [t for t in links(path) if not (path.parent / t).exists()]
-    assert broken == []
+    assert broken == [], f"links to nothing: {broken}"
 
 
 def test_readme_shows_the_pictures_and_links_every_document() -> None:
@@ -53,7 +53,7 @@ def test_readme_shows_the_pictures_and_links_every_document() -> None:
     # Every document in docs/, whoever wrote it, not only the ones above.
     everything = {p.name for p in DOCS.glob("*.md")}
     wanted = {f"docs/{name}" for name in (*everything, *DOCUMENTS, *PICTURES)}
-    assert wanted - targets == set()
+    assert wanted - targets == set(), f"not linked from README.md: {sorted(wanted - targets)}"
 
 
 @pytest.mark.parametrize("path", [README, DOCS / "architecture.md"], ids=["README", "architecture"])
@@ -73,7 +73,7 @@ def test_metrics_named_are_exported_by_the_service(path: Path) -> None:
         base = next((name.removesuffix(s) for s in METRIC_SUFFIXES if name.endswith(s)), name)
         if f'"{base}"' not in code:
             unknown.add(name)
-    assert unknown == set()
+    assert unknown == set(), f"named but not found: {sorted(unknown)}"
 
 
 @pytest.mark.parametrize("path", READABLE, ids=lambda p: str(p.relative_to(ROOT)))
@@ -85,7 +85,7 @@ def test_settings_named_are_read_by_the_service(path: Path) -> None:
         for name in SETTING.findall(read(path))
         if (f'"{name}' if name.endswith("_") else f'"{name}"') not in code
     }
-    assert unknown == set()
+    assert unknown == set(), f"named but not found: {sorted(unknown)}"
 
 
 @pytest.mark.parametrize("path", READABLE, ids=lambda p: str(p.relative_to(ROOT)))
@@ -96,10 +96,10 @@ def test_make_targets_named_exist(path: Path) -> None:
         for target in MAKE_TARGET.findall(read(path))
         if not re.search(rf"^{re.escape(target)}:", makefile, re.MULTILINE)
     }
-    assert unknown == set()
+    assert unknown == set(), f"named but not found: {sorted(unknown)}"
 
 
 @pytest.mark.parametrize("path", READABLE, ids=lambda p: str(p.relative_to(ROOT)))
 def test_scripts_named_exist(path: Path) -> None:
     missing = {s for s in SCRIPT.findall(read(path)) if not (ROOT / s).exists()}
-    assert missing == set()
+    assert missing == set(), f"named but not found: {sorted(missing)}"
