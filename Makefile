@@ -149,3 +149,15 @@ rehearse-ci: $(SYNCED) $(NODE_READY) ## The rehearsal's short profile (about 2 m
 bench: $(SYNCED) $(NODE_READY) ## Throughput, latency, memory and start-up against reference apps (~5 min); rewrites docs/benchmarks.md
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(PY) -m bench --uv "$(UV)" --report docs/benchmarks.md
+
+# --- image ---------------------------------------------------------------------
+# The image is built and run for real with buildah and podman (root, installed by apt-get).
+# scripts/image-test exits 77, after an "IMAGE TEST SKIPPED" banner, when the machine cannot.
+.PHONY: lint-docker
+lint-docker: $(SYNCED) ## hadolint and checkov's Dockerfile checks on deploy/Dockerfile
+	$(VENV)/bin/hadolint deploy/Dockerfile
+	$(VENV)/bin/checkov --quiet --compact --skip-download --framework dockerfile -f deploy/Dockerfile
+
+.PHONY: image-test
+image-test: $(SYNCED) $(NODE_READY) ## Build deploy/Dockerfile offline and test the running image (~6 min, root)
+	scripts/image-test
