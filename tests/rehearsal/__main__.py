@@ -40,6 +40,7 @@ def main() -> None:
     profile = FULL if arguments.profile == "full" else CI
     shutil.rmtree(arguments.workdir, ignore_errors=True)
     results = []
+    load_at_start = os.getloadavg()[0]
     began = time.monotonic()
     for name in arguments.only or SCENARIOS:
         print(f"== {name}", flush=True)
@@ -55,6 +56,7 @@ def main() -> None:
         "balancer": haproxy_version(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
+        "load average when it started (other work shares the machine)": f"{load_at_start:.1f}",
         "wall time": f"{time.monotonic() - began:.0f} s",
     }
     arguments.report.parent.mkdir(parents=True, exist_ok=True)

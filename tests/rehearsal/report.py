@@ -80,6 +80,19 @@ def render(results: list[Result], profile: Profile, environment: dict[str, str])
         f"{profile.fault:.0f} s of fault, {profile.after_fault:.0f} s after. Latencies are "
         "measured from when a request was due, so a stalled client cannot hide a stall.",
     ]
+    lines += [
+        "",
+        "## What this does not show",
+        "",
+        "- It is one machine on loopback: no network latency, loss or partitions between "
+        "balancer, instances and storage.",
+        "- HAProxy stands in for the ALB and dynalite for DynamoDB: their timings, limits and "
+        "failure modes are not AWS's. The table above is the mapping; the rehearsal is faster.",
+        "- ECS itself is not here: the rehearsal does what ECS does (start, wait for healthy, "
+        "SIGTERM, replace a dead task) with the same ordering, not ECS's own timings.",
+        "- SQLite with several instances on one file is a rehearsal set-up; production runs "
+        "DynamoDB.",
+    ]
     for result in results:
         lines += ["", f"## {result.title}: {result.verdict}", "", result.story, ""]
         lines += ["| measured | value |", "|---|---|"]

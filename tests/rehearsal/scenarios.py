@@ -160,7 +160,10 @@ def load_numbers(result: Result, outcomes: list[Outcome]) -> None:
     )
     result.number("answers", describe(outcomes))
     served = Counter(o.served_by or "-" for o in outcomes)
-    result.number("served by", ", ".join(f"{k}: {v}" for k, v in sorted(served.items())))
+    result.number(
+        "served by (balancer slot; a replacement reuses a slot)",
+        ", ".join(f"{k}: {v}" for k, v in sorted(served.items())),
+    )
 
 
 def roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) -> Result:
