@@ -59,8 +59,10 @@ test-python: $(SYNCED) $(NODE_READY) shellcheck-tool ## Every pytest tier (unit,
 	@$(VENV)/bin/coverage combine -q
 	$(VENV)/bin/coverage report
 
+# pre-commit runs ruff (lint + format), mypy --strict, yamllint, shellcheck, hadolint,
+# terraform fmt, actionlint and zizmor, so lint and typecheck are not repeated here.
 .PHONY: test
-test: lint typecheck test-python infra-check workflow-lint pre-commit ## Everything CI checks here
+test: pre-commit test-python infra-check workflow-lint ## Everything CI checks here
 	@echo "make test: all checks passed"
 
 .PHONY: dynamodb-local
