@@ -156,9 +156,10 @@ bench: $(SYNCED) $(NODE_READY) ## Throughput, latency, memory and start-up again
 # The image is built and run for real with buildah and podman (root, installed by apt-get).
 # scripts/image-test exits 77, after an "IMAGE TEST SKIPPED" banner, when the machine cannot.
 .PHONY: lint-docker
-lint-docker: $(SYNCED) ## hadolint and checkov's Dockerfile checks on deploy/Dockerfile
+lint-docker: $(SYNCED) ## hadolint and checkov on deploy/Dockerfile, yamllint on compose.yaml
 	$(VENV)/bin/hadolint deploy/Dockerfile
 	$(VENV)/bin/checkov --quiet --compact --skip-download --framework dockerfile -f deploy/Dockerfile
+	$(VENV)/bin/yamllint --strict compose.yaml
 
 .PHONY: image-test
 image-test: $(SYNCED) $(NODE_READY) ## Build deploy/Dockerfile offline and test the running image (~6 min, root)

@@ -11,12 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.image.engine import TMPFS, container_state, image_config, limits, podman
+from tests.image.engine import TMPFS, container_state, image_config, podman, run_options
 from tests.support.dynalite import Dynalite
 from tests.support.ports import free_port
 from tests.support.server import request
-
-TABLE = "hello-birthday"
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +39,7 @@ class Container:
     name: str
     port: int
     dynalite: Dynalite
+    table: str
 
     @property
     def url(self) -> str:
@@ -58,20 +57,18 @@ def container(image: str, dynalite: Dynalite) -> Iterator[Container]:
     """The image started as ECS starts it: its own user, entrypoint and command; a read-only root
     filesystem with one tmpfs at /tmp (podman's extra tmpfs mounts turned off so that nothing
     else is writable); production storage (DynamoDB, here dynalite)."""
-    dynalite.create_table(TABLE)
-    running = Container(f"hello-image-test-{uuid.uuid4().hex[:8]}", free_port(), dynalite)
-    environment = {**dynalite.environment(TABLE), "HELLO_PORT": str(running.port)}
+    suffix = uuid.uuid4().hex[:8]
+    running = Container(f"hello-image-test-{suffix}", free_port(), dynalite, f"hello-{suffix}")
+    dynalite.create_table(running.table)
+    environment = {**dynalite.environment(running.table), "HELLO_PORT": str(running.port)}
     environment["HELLO_WORKERS"] = "2"
-    options = ["--detach", "--name", running.name, "--network", "host"]
-    # No systemd here to schedule the health check; the tests run it themselves.
-    options += ["--health-interval", "disable"]
+    options = ["--detach", "--name", running.name, *run_options()]
     options += [
         "--read-only",
         "--read-only-tmpfs=false",
         "--tmpfs",
         f"{TMPFS}:rw,size=64m,mode=1777",
     ]
-    options += limits()
     for name, value in environment.items():
         options += ["--env", f"{name}={value}"]
     try:

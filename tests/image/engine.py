@@ -60,6 +60,12 @@ def limits() -> list[str]:
     return options
 
 
+def run_options() -> list[str]:
+    """Options every container here needs: the host's network (to reach dynalite on loopback),
+    runtime limits it may set, and no health-check timer (no systemd; tests run the check)."""
+    return ["--network", "host", *limits(), "--health-interval", "disable"]
+
+
 def image_config(image: str) -> dict[str, Any]:
     """The image's Docker-format configuration (User, Entrypoint, Healthcheck, Labels...)."""
     inspected: list[dict[str, Any]] = json.loads(podman("image", "inspect", image).stdout)

@@ -9,7 +9,7 @@ import json
 import time
 from pathlib import Path
 
-from tests.image.conftest import TABLE, Container
+from tests.image.conftest import Container
 from tests.image.engine import TMPFS, container_state, podman
 from tests.support.server import request
 
@@ -44,7 +44,7 @@ def test_put_then_get_round_trip_through_dynamodb(container: Container) -> None:
     assert isinstance(message, dict)
     assert str(message["message"]).startswith("Hello, Image! ")
     stored = container.dynalite.client().get_item(
-        TableName=TABLE, Key={"username": {"S": "image"}}, ConsistentRead=True
+        TableName=container.table, Key={"username": {"S": "image"}}, ConsistentRead=True
     )
     assert stored["Item"]["dateOfBirth"] == {"S": "2000-01-01"}
 
