@@ -42,7 +42,8 @@ def main() -> None:
     results = []
     load_at_start = os.getloadavg()[0]
     began = time.monotonic()
-    for name in arguments.only or SCENARIOS:
+    chosen = arguments.only or [name for name in SCENARIOS if name not in profile.skip]
+    for name in chosen:
         print(f"== {name}", flush=True)
         result = SCENARIOS[name](arguments.workdir / name, profile)
         print(f"   {result.verdict} in {result.seconds:.0f} s", flush=True)
@@ -51,8 +52,7 @@ def main() -> None:
         results.append(result)
     environment = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "profile": f"{profile.name}"
-        + (f" (only {', '.join(arguments.only)})" if arguments.only else ""),
+        "profile": f"{profile.name}, scenarios: {', '.join(chosen)}",
         "balancer": haproxy_version(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,18 +60,28 @@ class Fleet:
     instances: list[Instance] = field(default_factory=list)
     started: int = 0
 
-    def launch(self, slot: str | None = None, env: dict[str, str] | None = None) -> Instance:
+    def launch(self, slot: str | None = None) -> Instance:
         """Start an instance, register it, and wait until the balancer sees it healthy."""
+        return self.launch_many(1, slot)[0]
+
+    def launch_many(self, count: int, slot: str | None = None) -> list[Instance]:
+        """Start instances side by side (startup is mostly imports), then register them all."""
         used = {instance.slot for instance in self.instances}
-        slot = slot or next(s for s in self.balancer.slot_names() if s not in used)
-        self.started += 1
-        name = f"instance-{self.started}"
-        server = ServerProcess({**self.env, **(env or {})}, self.workdir / f"{name}.log").start()
-        instance = Instance(name, slot, server)
-        self.instances.append(instance)
-        self.balancer.register(slot, server.port)
-        self.balancer.wait_for(slot, "UP", timeout=15)
-        return instance
+        free = [slot] if slot else [s for s in self.balancer.slot_names() if s not in used]
+        new = []
+        for index in range(count):
+            self.started += 1
+            name = f"instance-{self.started}"
+            server = ServerProcess(self.env, self.workdir / f"{name}.log")
+            new.append(Instance(name, free[index], server))
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            list(pool.map(lambda instance: instance.server.start(), new))
+        for instance in new:
+            self.instances.append(instance)
+            self.balancer.register(instance.slot, instance.port)
+        for instance in new:
+            self.balancer.wait_for(instance.slot, "UP", timeout=15)
+        return new
 
     def terminate(self, instance: Instance, timeout: float = 40) -> int:
         """SIGTERM as ECS stops a task; wait for the exit, then deregister the slot."""
@@ -98,7 +109,13 @@ class Fleet:
         self._forget(instance)
 
     def stop_all(self) -> None:
-        """Stop whatever still runs."""
+        """Stop whatever still runs, without waiting for drains: nothing is measured any more."""
+        for _ in range(2):
+            # The supervisor skips the rest of its drain on a second SIGTERM.
+            for instance in self.instances:
+                if alive(instance.server.pid):
+                    instance.server.signal(signal.SIGTERM)
+            time.sleep(0.1)
         for instance in list(self.instances):
             instance.server.stop()
             self.instances.remove(instance)
