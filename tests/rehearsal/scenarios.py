@@ -70,7 +70,7 @@ FULL = Profile(
     "full",
     rate=200,
     dynamodb_rate=100,
-    baseline=10,
+    baseline=15,
     roll_budget=40,
     fault_rate=100,
     before_fault=5,

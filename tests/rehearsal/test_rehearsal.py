@@ -1,0 +1,87 @@
+"""The rehearsal's own parts, checked quickly so `make test` notices when they break."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import time
+
+import pytest
+
+from tests.rehearsal.fleet import alive, process_tree
+from tests.rehearsal.load import Outcome, classify, exchange, username
+from tests.rehearsal.measure import Result, is_clean_503, percentile
+from tests.rehearsal.slowproxy import DelayProxy
+from tests.support.ports import free_port
+
+
+def test_usernames_are_unique_and_letters_only() -> None:
+    names = [username("roll", index) for index in range(20_000)]
+    assert len(set(names)) == len(names)
+    assert all(name.isalpha() for name in names)
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 0.5) == 50.0
+    assert percentile([7.0], 0.99) == 7.0
+
+
+def test_a_counter_case_that_sees_no_errors_fails() -> None:
+    result = Result("broken roll", "", counter_case=True)
+    result.expect("failed requests > 0", False, "0")
+    assert not result.passed
+    assert result.verdict == "NOT DETECTED (FAIL)"
+
+
+def test_only_a_problem_document_with_retry_after_is_a_clean_503() -> None:
+    def outcome(content_type: str | None, retry_after: str | None) -> Outcome:
+        return Outcome(0, "GET", "a", None, 0, 1, 503, None, content_type, retry_after, None)
+
+    assert is_clean_503(outcome("application/problem+json", "1"))
+    assert not is_clean_503(outcome("text/html", None))
+    assert not is_clean_503(outcome("application/problem+json", None))
+
+
+def test_a_refused_connection_is_recorded_as_refused() -> None:
+    with pytest.raises(ConnectionRefusedError) as caught:
+        asyncio.run(exchange("127.0.0.1", free_port(), "GET", "/"))
+    assert classify(caught.value) == "refused"
+
+
+def test_the_delay_proxy_holds_answers_back() -> None:
+    with socket.socket() as upstream:
+        upstream.bind(("127.0.0.1", 0))
+        upstream.listen()
+        proxy = DelayProxy(upstream.getsockname()[1]).start()
+        try:
+            proxy.delay = 0.3
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as client:
+                server_side, _ = upstream.accept()
+                with server_side:
+                    client.sendall(b"ping")
+                    assert server_side.recv(4) == b"ping"
+                    started = time.monotonic()
+                    server_side.sendall(b"pong")
+                    assert client.recv(4) == b"pong"
+                    assert time.monotonic() - started >= 0.3
+        finally:
+            proxy.stop()
+
+
+def test_process_tree_finds_grandchildren() -> None:
+    shell = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])
+    try:
+        deadline = time.monotonic() + 5
+        while len(process_tree(shell.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        tree = process_tree(shell.pid)
+        assert tree[0] == shell.pid
+        assert len(tree) == 2
+    finally:
+        for pid in reversed(process_tree(shell.pid)):
+            subprocess.run(["kill", "-9", str(pid)], check=False)
+        shell.wait()
+    assert not alive(shell.pid)
