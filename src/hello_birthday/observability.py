@@ -37,6 +37,8 @@ UNMATCHED_ROUTE = "<unmatched>"
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 
 
 class JsonFormatter(logging.Formatter):
@@ -57,7 +59,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str) -> None:
@@ -134,6 +136,9 @@ class ObservedApp:
         self._app = app
         self._metrics = metrics
         self._log = logging.getLogger("hello_birthday.access")
+        # Children by label values, resolved once: labels() validates and locks on every call.
+        self._counted: dict[tuple[str, str, str], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         offered = environ.get("HTTP_X_REQUEST_ID")
@@ -166,15 +171,35 @@ class ObservedApp:
             method = environ.get("REQUEST_METHOD", "")
             method = method if method in _KNOWN_METHODS else "OTHER"
             route = environ.get(ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE)
-            self._metrics.requests.labels(method, route, status).inc()
-            self._metrics.latency.labels(method, route).observe(elapsed)
-            self._log.info(
-                "request",
-                extra={
-                    "method": method,
-                    "route": route,
-                    "status": int(status),
-                    "duration_ms": round(elapsed * 1000, 3),
-                },
-            )
+            counted = self._counted.get((method, route, status))
+            if counted is None:
+                counted = self._metrics.requests.labels(method, route, status)
+                self._counted[method, route, status] = counted
+            counted.inc()
+            timed = self._timed.get((method, route))
+            if timed is None:
+                timed = self._timed[method, route] = self._metrics.latency.labels(method, route)
+            timed.observe(elapsed)
+            log = self._log
+            if log.isEnabledFor(logging.INFO):
+                # What Logger.info does, less the stack walk for a file and line that the JSON
+                # line never shows.
+                log.handle(
+                    log.makeRecord(
+                        log.name,
+                        logging.INFO,
+                        "(unknown file)",
+                        0,
+                        "request",
+                        (),
+                        None,
+                        "(unknown function)",
+                        {
+                            "method": method,
+                            "route": route,
+                            "status": int(status),
+                            "duration_ms": round(elapsed * 1000, 3),
+                        },
+                    )
+                )
             request_id_var.reset(token)
