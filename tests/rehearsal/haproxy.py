@@ -215,6 +215,19 @@ backend {FAIL_OPEN_BACKEND}
             None,
         )
 
+    def verdicts(self, start: float, end: float) -> list[tuple[float, str, str]]:
+        """When a slot went from UP to DOWN or back in a window (not "UP 1/2" and the like)."""
+        last: dict[str, str] = {}
+        flips = []
+        for change in self.changes:
+            state = change.status.split()[0]
+            previous = last.get(change.slot)
+            flipped = {state, previous} == {"UP", "DOWN"}
+            if flipped and start <= change.at <= end:
+                flips.append((change.at, change.slot, state))
+            last[change.slot] = state
+        return flips
+
     def _ok(self, line: str) -> None:
         answer = self.command(line).strip()
         if answer and "changed" not in answer and "no need" not in answer.lower():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from hello_birthday.settings import Settings
 from tests.rehearsal.fleet import Fleet, Instance, alive
 from tests.rehearsal.haproxy import Balancer, HealthCheck
 from tests.rehearsal.load import Outcome, unreadable
@@ -153,7 +155,13 @@ def check_survivors(result: Result, fleet: Fleet) -> None:
 
 
 def load_numbers(result: Result, outcomes: list[Outcome]) -> None:
-    """The load's size and its answers."""
+    """The load's size and its answers, and how big each instance is."""
+    defaults = Settings()
+    result.number(
+        "each instance",
+        f"HELLO_WORKERS={os.environ.get('HELLO_WORKERS', base_env(Path())['HELLO_WORKERS'])}, "
+        f"HELLO_THREADS={os.environ.get('HELLO_THREADS', defaults.threads)}",
+    )
     seconds = max(o.due for o in outcomes) - min(o.due for o in outcomes)
     result.number(
         "requests",
@@ -419,9 +427,8 @@ def storage_fault(workdir: Path, profile: Profile, *, slow: bool) -> Result:
         check_readable(result, fleet.balancer.url, outcomes, "through the balancer")
         restarted = [name for name, pid in pids.items() if not alive(pid)]
     result.timeline = timeline.relative()
-    for at, slot, status in ((c.at, c.slot, c.status) for c in fleet.balancer.changes):
-        if fault_start <= at <= load_end and status in ("UP", "DOWN"):
-            result.timeline.append((at - timeline.origin, f"balancer marks {slot} {status}"))
+    for at, slot, status in fleet.balancer.verdicts(fault_start, load_end):
+        result.timeline.append((at - timeline.origin, f"balancer marks {slot} {status}"))
     result.timeline.sort()
     fault_window = between(outcomes, fault_start, fault_end)
     settle = fault_end + 5.0
