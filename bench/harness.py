@@ -14,6 +14,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "wrk.lua"
@@ -185,6 +189,25 @@ def load_users(url: str, count: int, prefix: str = USER_PREFIX, clients: int = 1
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(put, range(count)))
     return time.monotonic() - started
+
+
+def load_dynalite(client: DynamoDBClient, table: str, count: int) -> None:
+    """Write count users straight into the table, 25 to a batch (dynalite takes ~150 PUTs/s)."""
+    items = [
+        {
+            "PutRequest": {
+                "Item": {
+                    "username": {"S": username(USER_PREFIX, index)},
+                    "dateOfBirth": {"S": DATE_OF_BIRTH},
+                }
+            }
+        }
+        for index in range(count)
+    ]
+    for start in range(0, count, 25):
+        pending: Any = {table: items[start : start + 25]}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems")
 
 
 @dataclass(frozen=True)
