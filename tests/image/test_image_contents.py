@@ -51,7 +51,7 @@ def test_labels_name_source_revision_and_version(config: dict[str, Any]) -> None
     assert re.fullmatch("[0-9a-f]{40}", revision)
     # The commit the image was built from (HEAD may have moved on since).
     subprocess.run(["git", "cat-file", "-e", f"{revision}^{{commit}}"], cwd=ROOT, check=True)
-    assert labels["org.opencontainers.image.source"].startswith("https://")
+    assert labels["org.opencontainers.image.source"]
     assert labels["org.opencontainers.image.licenses"] == project["license"]
 
 
