@@ -6,6 +6,7 @@ import argparse
 import os
 import platform
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +38,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "rehearsal")
     parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
     arguments = parser.parse_args()
+    # A CI timeout sends SIGTERM: exit through the context managers so HAProxy, dynalite and the
+    # instances are stopped rather than orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     profile = FULL if arguments.profile == "full" else CI
     shutil.rmtree(arguments.workdir, ignore_errors=True)
     results = []

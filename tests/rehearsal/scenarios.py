@@ -184,7 +184,8 @@ def roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) -> Res
     story = (
         f"Two instances behind HAProxy on {engine}; {rate:.0f} req/s of 50% PUT / 50% "
         "GET from a separate process. Each instance is replaced in turn: start the new one, wait "
-        "until the balancer marks it UP, SIGTERM the old one, wait for it to exit."
+        "until the balancer marks it UP, SIGTERM the old one, wait for it to exit. Latency "
+        "during the roll includes the new instance's start-up competing for the same two CPUs."
     )
     if not graceful:
         story += (
