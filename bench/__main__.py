@@ -7,6 +7,7 @@ import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -62,10 +63,12 @@ class Results:
     load_average_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
     finished: str = ""
     fsync_ms: list[float] = field(default_factory=list)
+    sqlite_commits_per_s: dict[str, float] = field(default_factory=dict)
     user_load_seconds: dict[str, float] = field(default_factory=dict)
     runs: list[Run] = field(default_factory=list)
     footprints: list[Footprint] = field(default_factory=list)
     commands: dict[str, str] = field(default_factory=dict)
+    breakdown_us: dict[str, float] = field(default_factory=dict)
 
 
 class Bench:
@@ -279,6 +282,16 @@ class Bench:
         finally:
             dynalite.stop()
 
+    def breakdown(self, database: Path) -> None:
+        """CPU per GET in-process, our extras added one at a time (bench/breakdown.py)."""
+        command = [sys.executable, "-m", "bench.breakdown", str(database), str(self.workdir)]
+        done = subprocess.run(  # noqa: S603 - our own module
+            command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300
+        )
+        self.results.breakdown_us = json.loads(done.stdout.splitlines()[-1])
+        self.results.commands["breakdown"] = "python -m bench.breakdown DATABASE WORKDIR"
+        print(f"breakdown (us CPU per GET, in-process): {self.results.breakdown_us}", flush=True)
+
     @staticmethod
     def check_greeting(server: Server) -> None:
         """Every server must give the same answer for the same user, or the race is not fair."""
@@ -292,7 +305,11 @@ class Bench:
         self.workdir.mkdir(parents=True, exist_ok=True)
         fsync = harness.fsync_latency(self.workdir / "sqlite")
         self.results.fsync_ms = [round(x * 1000, 4) for x in fsync]
+        for synchronous in ("FULL", "NORMAL"):
+            rate = harness.sqlite_commit_rate(self.workdir / "sqlite", synchronous)
+            self.results.sqlite_commits_per_s[synchronous] = round(rate)
         database = self.sqlite()
+        self.breakdown(database)
         steps: dict[str, Callable[[], None]] = {
             "references": lambda: self.references(database),
             "gunicorn": lambda: self.servers(database),

@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import signal
+import sqlite3
 import string
 import subprocess
 import threading
@@ -313,3 +314,38 @@ def machine_busy_seconds() -> float:
     idle = values[3] + values[4]
     # guest time is already counted in user time
     return (sum(values[:8]) - idle) / _TICK
+
+
+def sqlite_commit_rate(directory: Path, synchronous: str, commits: int = 2000) -> float:
+    """Upserts per second from one connection, each its own transaction, on the service's schema.
+
+    The ceiling for PUTs on SQLite: writers take turns, so no number of threads goes past it.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"commit-probe-{synchronous.lower()}.sqlite3"
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={synchronous}")
+        connection.execute(
+            "CREATE TABLE birthdays (username_key TEXT PRIMARY KEY NOT NULL,"
+            " date_of_birth TEXT NOT NULL) WITHOUT ROWID"
+        )
+        started = time.perf_counter()
+        for index in range(commits):
+            connection.execute(
+                "INSERT INTO birthdays (username_key, date_of_birth) VALUES (?, ?)"
+                " ON CONFLICT (username_key) DO UPDATE SET date_of_birth = excluded.date_of_birth",
+                (username("probe", index), DATE_OF_BIRTH),
+            )
+        return commits / (time.perf_counter() - started)
+    finally:
+        connection.close()
+        for leftover in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
+            leftover.unlink(missing_ok=True)

@@ -199,6 +199,20 @@ def _footprint_table(results: Results) -> list[str]:
     return rows
 
 
+def _breakdown_table(results: Results) -> list[str]:
+    steps = results.breakdown_us
+    if not steps:
+        return []
+    rows = ["| app, called in-process by the bench (no HTTP server) | CPU µs per GET | step |"]
+    rows.append("| --- | ---: | ---: |")
+    previous: float | None = None
+    for name, micros in steps.items():
+        step = "" if previous is None or not name.startswith("+") else f"{micros - previous:+.1f}"
+        rows.append(f"| {name} | {micros:.1f} | {step} |")
+        previous = micros
+    return rows
+
+
 def _fsync_lines(results: Results) -> list[str]:
     if not results.fsync_ms:
         return []
@@ -209,6 +223,13 @@ def _fsync_lines(results: Results) -> list[str]:
         f"4 KiB write + fdatasync on the database's disk, {len(samples)} times: median "
         f"{median:.3f} ms, p99 {p99:.3f} ms, max {samples[-1]:.3f} ms — at most "
         f"~{1000 / median:,.0f} synced commits/s from one writer at a time.",
+        "",
+        "One SQLite connection upserting on the service's schema (WAL), one transaction each: "
+        + ", ".join(
+            f"synchronous={mode} {rate:,.0f} commits/s"
+            for mode, rate in results.sqlite_commits_per_s.items()
+        )
+        + ". SQLite has one writer at a time, so this is the PUT ceiling whatever the threads.",
     ]
 
 
@@ -250,6 +271,10 @@ def render(results: Results, elapsed: float) -> str:
         "### Ours against the reference apps (GET, same database, same granian settings)",
         "",
         *_ratio_table(results),
+        "",
+        "### Where our CPU goes (one thread, best of 5 rounds of 5,000 requests)",
+        "",
+        *_breakdown_table(results),
         "",
         "### Server choice: our app on granian and on gunicorn (GET)",
         "",

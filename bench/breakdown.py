@@ -1,0 +1,120 @@
+"""Where a GET's CPU goes: the apps called in-process, no HTTP server, our extras added one by one.
+
+Run as its own process (`python -m bench.breakdown DATABASE WORKDIR`): Prometheus picks its
+multiprocess mode when first imported, so PROMETHEUS_MULTIPROC_DIR is set before that. Prints
+one JSON object: microseconds of CPU per request for each step.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+USERS = 1000
+REQUESTS = 5000
+ROUNDS = 5
+
+
+def _environ(path: str) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1:8080",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
+def cpu_per_request(app: WSGIApplication, paths: list[str]) -> float:
+    """Best of ROUNDS: microseconds of this process's CPU per request."""
+    statuses: list[str] = []
+
+    def start_response(status: str, _headers: Iterable[tuple[str, str]], _exc: Any = None) -> Any:
+        statuses.append(status)
+        return None
+
+    def serve(count: int) -> None:
+        for index in range(count):
+            body = app(_environ(paths[index % len(paths)]), start_response)
+            b"".join(body)
+        if not all(status.startswith("200") for status in statuses):
+            raise RuntimeError(f"unexpected answers: {sorted(set(statuses))}")
+        statuses.clear()
+
+    serve(500)
+    best = float("inf")
+    for _ in range(ROUNDS):
+        started = time.process_time()
+        serve(REQUESTS)
+        best = min(best, (time.process_time() - started) / REQUESTS * 1e6)
+    return round(best, 1)
+
+
+def main() -> None:
+    """Measure each step and print the JSON."""
+    database, workdir = Path(sys.argv[1]), Path(sys.argv[2])
+    runtime = workdir / "breakdown-runtime"
+    (runtime / "metrics").mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(runtime / "metrics")
+    os.environ["BENCH_SQLITE_PATH"] = str(database)
+
+    from bench.harness import USER_PREFIX, username
+    from bench.reference_flask import app as flask_app
+    from bench.reference_wsgi import application
+    from hello_birthday.app import create_app
+    from hello_birthday.settings import Settings
+
+    paths = [f"/hello/{username(USER_PREFIX, index)}" for index in range(USERS)]
+    ours = create_app(Settings(sqlite_path=database, runtime_dir=runtime))
+    # The access log goes to a file, as a worker's stdout does when the supervisor's is one.
+    log = (workdir / "breakdown-access.log").open("w")
+    handler = logging.getLogger().handlers[0]
+    if not isinstance(handler, logging.StreamHandler):
+        raise RuntimeError("configure_logging no longer installs a StreamHandler")
+    handler.setStream(log)
+    access = logging.getLogger("hello_birthday.access")
+    observed = ours.wsgi_app
+    inner: Callable[..., Any] = observed._app  # type: ignore[attr-defined]
+    instrumented = ours.extensions["hello_birthday.repository"]
+
+    steps: dict[str, float] = {}
+    steps["bare WSGI callable"] = cpu_per_request(application, paths)
+    steps["least Flask app"] = cpu_per_request(flask_app, paths)
+    ours.extensions["hello_birthday.repository"] = instrumented._inner
+    ours.wsgi_app = inner  # type: ignore[method-assign]
+    steps["ours, no metrics, no log, no request id"] = cpu_per_request(ours, paths)
+    ours.extensions["hello_birthday.repository"] = instrumented
+    steps["+ storage latency histogram"] = cpu_per_request(ours, paths)
+    ours.wsgi_app = observed  # type: ignore[method-assign]
+    access.setLevel(logging.WARNING)
+    steps["+ request id, in-flight gauge, request counter and histogram"] = cpu_per_request(
+        ours, paths
+    )
+    access.setLevel(logging.NOTSET)
+    steps["+ JSON access log line (= ours as served)"] = cpu_per_request(ours, paths)
+    log.close()
+    print(json.dumps(steps))
+
+
+if __name__ == "__main__":
+    main()
