@@ -195,7 +195,8 @@ def draw_architecture(c: Canvas) -> None:
             deploy = c.node(
                 IAMRole,
                 "deploy_role",
-                "GitHub OIDC provider\ndeploy role (main),\nread-only plan role\n(PRs, staging only)",
+                "GitHub OIDC provider\ndeploy role (per environment),\n"
+                "read-only plan role\n(PRs, staging only)",
                 "aws_iam_openid_connect_provider",
                 "aws_iam_role",
             )
