@@ -168,6 +168,18 @@ class Bench:
     @contextmanager
     def running(self, server: Server) -> Iterator[Server]:
         """Start, yield, record the footprint, stop."""
+        shown = {
+            k: v for k, v in server.env.items() if k.startswith(("HELLO_", "BENCH_", "PROMETHEUS_"))
+        }
+        command = [*server.command[:-1], repr(server.command[-1])]
+        line = " ".join([*(f"{k}={v}" for k, v in shown.items()), *command])
+        self.results.commands[server.name] = (
+            line.replace(str(ROOT) + "/", "")
+            .replace(sys.executable, "python")
+            .replace(f"={server.port}", "=PORT")
+            .replace(f":{server.port}", ":PORT")
+            .replace(f" {server.port} ", " PORT ")
+        )
         server.start()
         print(f"{server.name}: ready in {server.ready_seconds:.2f}s", flush=True)
         try:
@@ -261,8 +273,6 @@ class Bench:
             ("ours-gunicorn-gthread-4t", "gthread", 4),
         ):
             server = self.gunicorn(name, worker_class, threads, database)
-            shown = [*server.command[:-1], repr(server.command[-1])]
-            self.results.commands[name] = " ".join(shown).replace(str(server.port), "PORT")
             with self.running(server):
                 self.check_greeting(server)
                 self.gets(server)
@@ -285,11 +295,12 @@ class Bench:
     def breakdown(self, database: Path) -> None:
         """CPU per GET in-process, our extras added one at a time (bench/breakdown.py)."""
         command = [sys.executable, "-m", "bench.breakdown", str(database), str(self.workdir)]
+        command.append(str(self.users))
         done = subprocess.run(  # noqa: S603 - our own module
             command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300
         )
         self.results.breakdown_us = json.loads(done.stdout.splitlines()[-1])
-        self.results.commands["breakdown"] = "python -m bench.breakdown DATABASE WORKDIR"
+        self.results.commands["breakdown"] = "python -m bench.breakdown DATABASE WORKDIR USERS"
         print(f"breakdown (us CPU per GET, in-process): {self.results.breakdown_us}", flush=True)
 
     @staticmethod

@@ -1,6 +1,6 @@
 """Where a GET's CPU goes: the apps called in-process, no HTTP server, our extras added one by one.
 
-Run as its own process (`python -m bench.breakdown DATABASE WORKDIR`): Prometheus picks its
+Run as its own process (`python -m bench.breakdown DATABASE WORKDIR USERS`): Prometheus picks its
 multiprocess mode when first imported, so PROMETHEUS_MULTIPROC_DIR is set before that. Prints
 one JSON object: microseconds of CPU per request for each step.
 """
@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-USERS = 1000
 REQUESTS = 5000
 ROUNDS = 5
 
@@ -72,7 +71,7 @@ def cpu_per_request(app: WSGIApplication, paths: list[str]) -> float:
 
 def main() -> None:
     """Measure each step and print the JSON."""
-    database, workdir = Path(sys.argv[1]), Path(sys.argv[2])
+    database, workdir, users = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     runtime = workdir / "breakdown-runtime"
     (runtime / "metrics").mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(runtime / "metrics")
@@ -84,7 +83,7 @@ def main() -> None:
     from hello_birthday.app import create_app
     from hello_birthday.settings import Settings
 
-    paths = [f"/hello/{username(USER_PREFIX, index)}" for index in range(USERS)]
+    paths = [f"/hello/{username(USER_PREFIX, index)}" for index in range(min(users, 1000))]
     ours = create_app(Settings(sqlite_path=database, runtime_dir=runtime))
     # The access log goes to a file, as a worker's stdout does when the supervisor's is one.
     log = (workdir / "breakdown-access.log").open("w")
