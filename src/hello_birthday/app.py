@@ -17,6 +17,7 @@ from hello_birthday.observability import (
 from hello_birthday.problems import register_problem_handlers
 from hello_birthday.settings import Settings
 from hello_birthday.storage import Repository, open_repository
+from hello_birthday.storage.breaker import CircuitBreaker
 from hello_birthday.storage.instrumented import InstrumentedRepository
 
 Clock = Callable[[], date]
@@ -35,12 +36,19 @@ def create_app(
     metrics_dir = settings.runtime_dir / "metrics" if settings.runtime_dir else None
     metrics = Metrics(metrics_dir)
     storage = InstrumentedRepository(repository or open_repository(settings), metrics)
+    # Requests go through the breaker; readiness asks storage itself. Two threads per worker
+    # stay out of storage's reach so health checks and metrics are answered while it is slow.
+    guarded = CircuitBreaker(
+        storage,
+        max_concurrent=max(1, settings.threads - 2),
+        slow_after=settings.storage_timeout / 2,
+    )
     zone = settings.zone
     drain_marker = settings.runtime_dir / ops.DRAIN_MARKER_NAME if settings.runtime_dir else None
     app.extensions.update(
         {
             "hello_birthday.settings": settings,
-            "hello_birthday.repository": storage,
+            "hello_birthday.repository": guarded,
             "hello_birthday.clock": clock or (lambda: datetime.now(zone).date()),
             "hello_birthday.metrics": metrics,
             "hello_birthday.readiness": ops.Readiness(storage, drain_marker),

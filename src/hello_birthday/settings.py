@@ -38,7 +38,7 @@ class Settings:
     timezone: str = "UTC"
     log_level: str = "INFO"
     workers: int = field(default_factory=lambda: _cpu_count())
-    threads: int = 4
+    threads: int = 8
     drain_seconds: float = 5.0
     shutdown_timeout: float = 20.0
     storage_timeout: float = 2.0
