@@ -21,6 +21,7 @@ from tests.support.ports import free_port
 
 from bench import harness, report
 from bench.harness import ROOT, USER_PREFIX, Load, Server, username
+from hello_birthday.settings import Settings
 
 GRANIAN = [sys.executable, "-m", "granian", "--interface", "wsgi", "--no-access-log"]
 SERVICE = [str(ROOT / ".venv" / "bin" / "hello-birthday"), "serve"]
@@ -69,6 +70,7 @@ class Results:
     footprints: list[Footprint] = field(default_factory=list)
     commands: dict[str, str] = field(default_factory=dict)
     breakdown_us: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
 
 
 class Bench:
@@ -80,6 +82,9 @@ class Bench:
         self.users: int = arguments.users
         self.connections: tuple[int, ...] = tuple(arguments.connections)
         self.workers: int = arguments.workers
+        # What a server started without HELLO_THREADS runs with; the others are compared to it.
+        self.threads = Settings().threads
+        self.thread_counts = sorted({self.threads, 4, 1}, reverse=True)
         self.workdir: Path = arguments.workdir
         self.uv: str = arguments.uv
         self.put_runs = 0
@@ -91,6 +96,7 @@ class Bench:
                 "users": self.users,
                 "connections": list(self.connections),
                 "workers": self.workers,
+                "threads": self.threads,
             },
             machine=report.machine(),
             versions=report.versions(),
@@ -238,19 +244,22 @@ class Bench:
     # -- the configurations --------------------------------------------------------------
 
     def sqlite(self) -> Path:
-        """Ours on SQLite: load the users, GET, PUT; then one thread per worker."""
+        """Ours on SQLite, default threads: load the users, GET, PUT; then other thread counts."""
         directory = self.workdir / "sqlite"
         shutil.rmtree(directory, ignore_errors=True)
         database = directory / "hello.sqlite3"
         env = {"HELLO_STORAGE": "sqlite", "HELLO_SQLITE_PATH": str(database)}
-        with self.running(self.service("ours-sqlite-4t", 4, env)) as server:
+        name = f"ours-sqlite-{self.threads}t"
+        with self.running(self.service(name, self.threads, env)) as server:
             self.results.user_load_seconds["sqlite"] = harness.load_users(server.url, self.users)
             self.check_greeting(server)
             self.gets(server)
             for connections in self.connections:
                 self.puts(server, connections)
-        with self.running(self.service("ours-sqlite-1t", 1, env)) as server:
-            self.gets(server)
+        for threads in self.thread_counts:
+            if threads != self.threads:
+                with self.running(self.service(f"ours-sqlite-{threads}t", threads, env)) as server:
+                    self.gets(server)
         return database
 
     def references(self, database: Path) -> None:
@@ -259,7 +268,7 @@ class Bench:
             ("flask-floor", "bench.reference_flask:app"),
             ("wsgi-ceiling", "bench.reference_wsgi:application"),
         ):
-            for threads in (4, 1):
+            for threads in sorted({self.threads, 1}, reverse=True):
                 with self.running(
                     self.reference(f"{name}-{threads}t", module, threads, database)
                 ) as server:
@@ -270,7 +279,7 @@ class Bench:
         """Ours on gunicorn sync and gthread, to set against granian."""
         for name, worker_class, threads in (
             ("ours-gunicorn-sync", "sync", 1),
-            ("ours-gunicorn-gthread-4t", "gthread", 4),
+            (f"ours-gunicorn-gthread-{self.threads}t", "gthread", self.threads),
         ):
             server = self.gunicorn(name, worker_class, threads, database)
             with self.running(server):
@@ -286,7 +295,8 @@ class Bench:
             started = time.monotonic()
             harness.load_dynalite(dynalite.client(), TABLE, self.users)
             self.results.user_load_seconds["dynamodb"] = time.monotonic() - started
-            with self.running(self.service("ours-dynamodb-4t", 4, env)) as server:
+            name = f"ours-dynamodb-{self.threads}t"
+            with self.running(self.service(name, self.threads, env)) as server:
                 self.check_greeting(server)
                 self.gets(server)
         finally:
@@ -327,7 +337,12 @@ class Bench:
             "dynamodb": self.dynamodb,
         }
         for part in parts:
-            steps[part]()
+            try:
+                steps[part]()
+            except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+                # One broken part (dynalite falling over, say) must not cost the rest.
+                self.results.failures.append(f"{part}: {error}")
+                print(f"{part} failed: {error}", file=sys.stderr, flush=True)
         self.results.load_average_end = os.getloadavg()
         self.results.finished = datetime.now(UTC).isoformat(timespec="seconds")
         return self.results

@@ -142,8 +142,14 @@ class Server:
         return [pid for pid, children in tree.items() if not children]
 
     def worker_memory(self) -> list[tuple[int, int]]:
-        """(VmHWM, VmRSS) in KiB of each worker."""
-        return [memory_kib(pid) for pid in self.workers()]
+        """(VmHWM, VmRSS) in KiB of each live worker (a zombie has no memory to show)."""
+        readings = []
+        for pid in self.workers():
+            try:
+                readings.append(memory_kib(pid))
+            except (OSError, KeyError):
+                continue
+        return readings
 
     def stop(self) -> None:
         """SIGTERM to the supervisor, then to the whole group if anything is left."""
@@ -256,8 +262,10 @@ def wrk(url: str, connections: int, seconds: float, *script_args: str) -> Load:
     """Run wrk and parse the line wrk.lua's done() prints."""
     command = wrk_command(url, connections, seconds, *script_args)
     done = subprocess.run(  # noqa: S603 - fixed command
-        command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=seconds + 60
+        command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=seconds + 60
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr[-500:]}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON "))
     data = json.loads(line.removeprefix("BENCH_JSON "))
     latency = data["latency_us"]

@@ -17,11 +17,9 @@ from bench.harness import ROOT
 
 if TYPE_CHECKING:
     from bench.__main__ import Footprint, Results, Run
+    from bench.harness import Load
 
 ANALYSIS = ROOT / "bench" / "analysis.md"
-OURS = "ours-sqlite-4t"
-FLASK = "flask-floor-4t"
-WSGI = "wsgi-ceiling-4t"
 MB = 1_000_000
 
 TARGETS = {
@@ -78,7 +76,25 @@ def versions() -> dict[str, str]:
     dynalite = json.loads((ROOT / "node_modules" / "dynalite" / "package.json").read_text())
     found["dynalite"] = dynalite["version"]
     found["gunicorn"] = "23.0.0 (uv run --with, not a project dependency)"
+    found["code"] = _code_state()
     return found
+
+
+def _code_state() -> str:
+    """The commit measured, and any uncommitted change to the service it ran with."""
+    commit = _tool("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD").strip()
+    changed = _tool("git", "-C", str(ROOT), "status", "--porcelain", "--", "src").splitlines()
+    if not changed:
+        return f"commit {commit}"
+    return f"commit {commit} with uncommitted changes to " + " ".join(line[3:] for line in changed)
+
+
+def _ours(results: Results) -> str:
+    return f"ours-sqlite-{results.settings['threads']}t"
+
+
+def _flask(results: Results) -> str:
+    return f"flask-floor-{results.settings['threads']}t"
 
 
 def _runs(results: Results, target: str, method: str = "GET") -> dict[int, Run]:
@@ -95,7 +111,7 @@ def _verdict(ok: bool) -> str:
 
 def _targets(results: Results) -> list[str]:
     rows = ["| target | wanted | measured | |", "| --- | --- | --- | --- |"]
-    ours = _runs(results, OURS)
+    ours = _runs(results, _ours(results))
     first = min(ours) if ours else None
     if first is not None:
         run = ours[first]
@@ -107,14 +123,14 @@ def _targets(results: Results) -> list[str]:
             f"| GET p99, {first} connections | <= {TARGETS['get_p99_ms']:g} ms | "
             f"{run.load.p99_ms:.2f} ms | {_verdict(run.load.p99_ms <= TARGETS['get_p99_ms'])} |"
         )
-    flask = _runs(results, FLASK)
+    flask = _runs(results, _flask(results))
     for connections in sorted(set(ours) & set(flask)):
         ratio = ours[connections].load.rate / flask[connections].load.rate
         rows.append(
             f"| ours / Flask floor, {connections} connections | >= {TARGETS['flask_ratio']} | "
             f"{ratio:.2f} | {_verdict(ratio >= TARGETS['flask_ratio'])} |"
         )
-    puts = _runs(results, OURS, "PUT")
+    puts = _runs(results, _ours(results), "PUT")
     if puts:
         best = max(puts.values(), key=lambda r: r.load.rate)
         rows.append(
@@ -122,7 +138,7 @@ def _targets(results: Results) -> list[str]:
             f">= {TARGETS['put_rate']:,} /s | {best.load.rate:,.0f} /s at {best.connections} | "
             f"{_verdict(best.load.rate >= TARGETS['put_rate'])} |"
         )
-    footprint = _footprint(results, OURS)
+    footprint = _footprint(results, _ours(results))
     if footprint is not None:
         peak = max(hwm for hwm, _ in footprint.workers_kib) * 1024 / MB
         rows.append(
@@ -149,16 +165,21 @@ def _run_table(results: Results) -> list[str]:
         rows.append(
             f"| {run.target} | {run.method} | {run.connections} | {load.rate:,.0f} | "
             f"{load.p50_ms:.2f} | {load.p90_ms:.2f} | {load.p99_ms:.2f} | {load.max_ms:.1f} | "
-            f"{load.failed} | {cpu_us:.0f} | {run.other_cpu_seconds / load.seconds:.2f} | "
+            f"{_errors(load)} | {cpu_us:.0f} | {run.other_cpu_seconds / load.seconds:.2f} | "
             f"{run.load_average:.2f} |"
         )
     return rows
 
 
+def _errors(load: Load) -> str:
+    parts = [f"{count:,} {kind}" for kind, count in load.errors.items() if count]
+    return ", ".join(parts) if parts else "0"
+
+
 def _ratio_table(results: Results) -> list[str]:
     rows = ["| threads | conns | ours | Flask floor | bare WSGI | ours/Flask | ours/WSGI |"]
     rows.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for threads in (4, 1):
+    for threads in sorted({int(str(results.settings["threads"])), 1}, reverse=True):
         ours = _runs(results, f"ours-sqlite-{threads}t")
         flask = _runs(results, f"flask-floor-{threads}t")
         wsgi = _runs(results, f"wsgi-ceiling-{threads}t")
@@ -174,12 +195,16 @@ def _ratio_table(results: Results) -> list[str]:
 def _server_table(results: Results) -> list[str]:
     rows = ["| server for our app | conns | req/s | p50 ms | p99 ms | errors |"]
     rows.append("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for target, label in (
-        (OURS, "granian, 4 blocking threads per worker"),
-        ("ours-sqlite-1t", "granian, 1 blocking thread per worker"),
+    threads = results.settings["threads"]
+    choices = [
+        *(
+            (f"ours-sqlite-{count}t", f"granian, {count} blocking thread(s) per worker")
+            for count in sorted({int(str(threads)), 4, 1}, reverse=True)
+        ),
         ("ours-gunicorn-sync", "gunicorn sync"),
-        ("ours-gunicorn-gthread-4t", "gunicorn gthread, 4 threads per worker"),
-    ):
+        (f"ours-gunicorn-gthread-{threads}t", f"gunicorn gthread, {threads} threads per worker"),
+    ]
+    for target, label in choices:
         for connections, run in sorted(_runs(results, target).items()):
             rows.append(
                 f"| {label} | {connections} | {run.load.rate:,.0f} | {run.load.p50_ms:.2f} | "
@@ -264,6 +289,11 @@ def render(results: Results, elapsed: float) -> str:
         "the two the servers also use. Ours runs with metrics, JSON access logs (to a file) and "
         "request ids on.",
         "",
+        *(
+            ["**Parts that failed in this run:** " + "; ".join(results.failures), ""]
+            if results.failures
+            else []
+        ),
         "### Targets (issue 3)",
         "",
         *_targets(results),
@@ -281,6 +311,9 @@ def render(results: Results, elapsed: float) -> str:
         *_server_table(results),
         "",
         "### Every run",
+        "",
+        "errors are wrk's: socket errors (connect, read, write), timeouts, and *status* for "
+        "answers of 400 or more (a 503 from load shedding counts there).",
         "",
         *_run_table(results),
         "",
