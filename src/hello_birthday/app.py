@@ -41,7 +41,8 @@ def create_app(
     guarded = CircuitBreaker(
         storage,
         max_concurrent=max(1, settings.threads - 2),
-        slow_after=settings.storage_timeout / 2,
+        # A call older than one attempt's timeout is already being retried: storage is slow.
+        slow_after=settings.storage_timeout,
     )
     zone = settings.zone
     drain_marker = settings.runtime_dir / ops.DRAIN_MARKER_NAME if settings.runtime_dir else None
