@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tests.support.dynalite import Dynalite
 from tests.support.ports import free_port
@@ -371,13 +372,37 @@ def main() -> None:
         default=["references", "gunicorn", "dynamodb"],
         help="what to run after ours on SQLite (always run)",
     )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite the report from WORKDIR/results.json (after editing bench/analysis.md)",
+    )
     arguments = parser.parse_args()
+    raw = arguments.workdir / "results.json"
+    if arguments.render_only:
+        saved = json.loads(raw.read_text())
+        results = _results_from_json(saved)
+        arguments.report.write_text(report.render(results, saved["elapsed_s"]))
+        print(f"wrote {arguments.report} from {raw}")
+        return
     started = time.monotonic()
     results = Bench(arguments).run(arguments.parts)
-    raw = arguments.workdir / "results.json"
-    raw.write_text(json.dumps(asdict(results), indent=2))
-    arguments.report.write_text(report.render(results, time.monotonic() - started))
-    print(f"wrote {arguments.report} and {raw} in {time.monotonic() - started:.0f}s")
+    elapsed = time.monotonic() - started
+    raw.write_text(json.dumps({**asdict(results), "elapsed_s": elapsed}, indent=2))
+    arguments.report.write_text(report.render(results, elapsed))
+    print(f"wrote {arguments.report} and {raw} in {elapsed:.0f}s")
+
+
+def _results_from_json(saved: dict[str, Any]) -> Results:
+    fields = {k: v for k, v in saved.items() if k != "elapsed_s"}
+    fields["runs"] = [Run(**{**r, "load": Load(**r["load"])}) for r in saved["runs"]]
+    fields["footprints"] = [
+        Footprint(f["target"], f["ready_seconds"], [tuple(x) for x in f["workers_kib"]])
+        for f in saved["footprints"]
+    ]
+    fields["load_average_start"] = tuple(saved["load_average_start"])
+    fields["load_average_end"] = tuple(saved["load_average_end"])
+    return Results(**fields)
 
 
 if __name__ == "__main__":

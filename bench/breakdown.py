@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 REQUESTS = 5000
+LAYERS = {
+    "InstrumentedRepository": "storage latency histogram",
+    "CircuitBreaker": "circuit breaker",
+}
+REQUEST_METRICS = "+ request id, in-flight gauge, request counter and histogram"
+ACCESS_LOG = "+ JSON access log line (= ours as served)"
 ROUNDS = 5
 
 
@@ -94,23 +100,28 @@ def main() -> None:
     access = logging.getLogger("hello_birthday.access")
     observed = ours.wsgi_app
     inner: Callable[..., Any] = observed._app  # type: ignore[attr-defined]
-    instrumented = ours.extensions["hello_birthday.repository"]
+    # The repository as create_app wires it, outermost first: each decorator holds _inner.
+    layers = [ours.extensions["hello_birthday.repository"]]
+    while hasattr(layers[-1], "_inner"):
+        layers.append(layers[-1]._inner)
 
     steps: dict[str, float] = {}
     steps["bare WSGI callable"] = cpu_per_request(application, paths)
     steps["least Flask app"] = cpu_per_request(flask_app, paths)
-    ours.extensions["hello_birthday.repository"] = instrumented._inner
     ours.wsgi_app = inner  # type: ignore[method-assign]
-    steps["ours, no metrics, no log, no request id"] = cpu_per_request(ours, paths)
-    ours.extensions["hello_birthday.repository"] = instrumented
-    steps["+ storage latency histogram"] = cpu_per_request(ours, paths)
-    ours.wsgi_app = observed  # type: ignore[method-assign]
-    access.setLevel(logging.WARNING)
-    steps["+ request id, in-flight gauge, request counter and histogram"] = cpu_per_request(
+    ours.extensions["hello_birthday.repository"] = layers[-1]
+    steps["ours: no storage decorators, no metrics, no log, no request id"] = cpu_per_request(
         ours, paths
     )
+    for layer in reversed(layers[:-1]):
+        ours.extensions["hello_birthday.repository"] = layer
+        label = LAYERS.get(type(layer).__name__, type(layer).__name__)
+        steps[f"+ {label}"] = cpu_per_request(ours, paths)
+    ours.wsgi_app = observed  # type: ignore[method-assign]
+    access.setLevel(logging.WARNING)
+    steps[REQUEST_METRICS] = cpu_per_request(ours, paths)
     access.setLevel(logging.NOTSET)
-    steps["+ JSON access log line (= ours as served)"] = cpu_per_request(ours, paths)
+    steps[ACCESS_LOG] = cpu_per_request(ours, paths)
     log.close()
     print(json.dumps(steps))
 

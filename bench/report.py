@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import statistics
@@ -13,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.breakdown import ACCESS_LOG, REQUEST_METRICS
 from bench.harness import ROOT
 
 if TYPE_CHECKING:
@@ -103,6 +105,10 @@ def _runs(results: Results, target: str, method: str = "GET") -> dict[int, Run]:
 
 def _footprint(results: Results, target: str) -> Footprint | None:
     return next((f for f in results.footprints if f.target == target), None)
+
+
+def _plain_verdict(ok: bool) -> str:
+    return "met" if ok else "missed"
 
 
 def _verdict(ok: bool) -> str:
@@ -258,6 +264,124 @@ def _fsync_lines(results: Results) -> list[str]:
     ]
 
 
+def _cpu_us(run: Run | None) -> str:
+    if run is None or not run.load.requests:
+        return "n/a"
+    return f"{run.server_cpu_seconds / run.load.requests * 1e6:,.0f}"
+
+
+def _first(results: Results, target: str, method: str = "GET") -> Run | None:
+    runs = _runs(results, target, method)
+    return runs[min(runs)] if runs else None
+
+
+def _comparison(results: Results, targets: list[tuple[str, str]]) -> str:
+    """One line per configuration: req/s, p99 and CPU per request at each connection count."""
+    lines = []
+    for target, label in targets:
+        runs = _runs(results, target)
+        if not runs:
+            continue
+        cells = "; ".join(
+            f"{c} connections {r.load.rate:,.0f} req/s, p99 {r.load.p99_ms:.0f} ms, "
+            f"{_cpu_us(r)} µs CPU/req"
+            for c, r in sorted(runs.items())
+        )
+        lines.append(f"- {label}: {cells}")
+    return "\n".join(lines) if lines else "(not measured in this run)"
+
+
+def _step(results: Results, name: str) -> str:
+    names = list(results.breakdown_us)
+    if name not in names or names.index(name) == 0:
+        return "n/a"
+    before = results.breakdown_us[names[names.index(name) - 1]]
+    return f"{results.breakdown_us[name] - before:.0f}"
+
+
+def _fields(results: Results) -> dict[str, str]:
+    """The numbers the hand-written analysis quotes, taken from this run."""
+    threads = int(str(results.settings["threads"]))
+    ours = _first(results, _ours(results))
+    flask = _first(results, _flask(results))
+    wsgi = _first(results, f"wsgi-ceiling-{threads}t")
+    put_runs = _runs(results, _ours(results), "PUT")
+    best_put = max(put_runs.values(), key=lambda r: r.load.rate) if put_runs else None
+    steps = list(results.breakdown_us.values())
+    footprint = _footprint(results, _ours(results))
+    dynamo = _footprint(results, f"ours-dynamodb-{threads}t")
+    dynamo_run = _first(results, f"ours-dynamodb-{threads}t")
+
+    def peak(f: Footprint | None) -> str:
+        if f is None or not f.workers_kib:
+            return "n/a"
+        return f"{max(h for h, _ in f.workers_kib) * 1024 / MB:.1f}"
+
+    counts = sorted({threads, 4, 1}, reverse=True)
+    return {
+        "RUN": results.started.replace("T", " ").removesuffix("+00:00") + " UTC",
+        "GET32": f"{ours.load.rate:,.0f}" if ours else "n/a",
+        "GET_VERDICT": _plain_verdict(ours is not None and ours.load.rate >= TARGETS["get_rate"]),
+        "P99_VERDICT": _plain_verdict(
+            ours is not None and ours.load.p99_ms <= TARGETS["get_p99_ms"]
+        ),
+        "RATIO_VERDICT": _plain_verdict(
+            ours is not None
+            and flask is not None
+            and ours.load.rate / flask.load.rate >= TARGETS["flask_ratio"]
+        ),
+        "PUT_VERDICT": _plain_verdict(
+            best_put is not None and best_put.load.rate >= TARGETS["put_rate"]
+        ),
+        "P99": f"{ours.load.p99_ms:.1f}" if ours else "n/a",
+        "OURS_CPU": _cpu_us(ours),
+        "FLASK_CPU": _cpu_us(flask),
+        "WSGI_CPU": _cpu_us(wsgi),
+        "RATIO32": f"{ours.load.rate / flask.load.rate:.2f}" if ours and flask else "n/a",
+        "THREADS": _comparison(
+            results, [(f"ours-sqlite-{c}t", f"ours, {c} thread(s) per worker") for c in counts]
+        )
+        + "\n"
+        + _comparison(
+            results,
+            [(f"flask-floor-{c}t", f"Flask floor, {c} thread(s) per worker") for c in counts],
+        ),
+        "LOG_US": _step(results, ACCESS_LOG),
+        "MET_US": _step(results, REQUEST_METRICS),
+        "STO_US": _step(results, "+ storage latency histogram"),
+        "BRK_US": _step(results, "+ circuit breaker"),
+        "APP_US": f"{steps[2] - steps[1]:.0f}" if len(steps) > 2 else "n/a",
+        "PUT": f"{best_put.load.rate:,.0f}" if best_put else "n/a",
+        "PUT_CPU": _cpu_us(best_put),
+        "FULL": f"{results.sqlite_commits_per_s.get('FULL', 0):,.0f}",
+        "NORMAL": f"{results.sqlite_commits_per_s.get('NORMAL', 0):,.0f}",
+        "RSS": peak(footprint),
+        "RSS_DDB": peak(dynamo),
+        "READY": f"{footprint.ready_seconds:.2f}" if footprint else "n/a",
+        "SERVERS": _comparison(
+            results,
+            [
+                *((f"ours-sqlite-{c}t", f"granian, {c} thread(s) per worker") for c in counts),
+                ("ours-gunicorn-sync", "gunicorn sync"),
+                (f"ours-gunicorn-gthread-{threads}t", f"gunicorn gthread, {threads} threads"),
+            ],
+        ),
+        "DDB": f"{dynamo_run.load.rate:,.0f}" if dynamo_run else "n/a",
+        "DDB_CPU": _cpu_us(dynamo_run),
+    }
+
+
+def analysis(results: Results) -> str:
+    """bench/analysis.md with each @NAME@ replaced by this run's figure."""
+    text = ANALYSIS.read_text().strip()
+    for name, value in _fields(results).items():
+        text = text.replace(f"@{name}@", value)
+    leftover = sorted(set(re.findall(r"@[A-Z0-9_]+@", text)))
+    if leftover:
+        raise ValueError(f"bench/analysis.md names figures the report does not have: {leftover}")
+    return text
+
+
 def render(results: Results, elapsed: float) -> str:
     """The whole report."""
     start, end = results.load_average_start, results.load_average_end
@@ -333,7 +457,7 @@ def render(results: Results, elapsed: float) -> str:
         "",
         "## Analysis (written by hand: bench/analysis.md)",
         "",
-        ANALYSIS.read_text().strip(),
+        analysis(results),
         "",
     ]
     return "\n".join(lines)
