@@ -270,6 +270,12 @@ def _cpu_us(run: Run | None) -> str:
     return f"{run.server_cpu_seconds / run.load.requests * 1e6:,.0f}"
 
 
+def _per_request(run: Run | None) -> float:
+    if run is None or not run.load.requests:
+        return 0.0
+    return run.server_cpu_seconds / run.load.requests
+
+
 def _first(results: Results, target: str, method: str = "GET") -> Run | None:
     runs = _runs(results, target, method)
     return runs[min(runs)] if runs else None
@@ -353,6 +359,14 @@ def _fields(results: Results) -> dict[str, str]:
         "APP_US": f"{steps[2] - steps[1]:.0f}" if len(steps) > 2 else "n/a",
         "PUT": f"{best_put.load.rate:,.0f}" if best_put else "n/a",
         "PUT_CPU": _cpu_us(best_put),
+        "PUT_GETS": f"{_per_request(best_put) / _per_request(ours):.1f}"
+        if best_put and ours and _per_request(ours)
+        else "n/a",
+        "FULL_NOTE": (
+            "above the target on its own, by little"
+            if results.sqlite_commits_per_s.get("FULL", 0) >= TARGETS["put_rate"]
+            else "below the target on its own"
+        ),
         "FULL": f"{results.sqlite_commits_per_s.get('FULL', 0):,.0f}",
         "NORMAL": f"{results.sqlite_commits_per_s.get('NORMAL', 0):,.0f}",
         "RSS": peak(footprint),
