@@ -6,12 +6,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hcl2.api import load as load_hcl
+
 # (resource type, resource name, file, attributes), as the terraform_resources fixture gives them
 Resource = tuple[str, str, str, dict[str, Any]]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 RUNBOOK = DOCS / "runbook.md"
 SLO = DOCS / "slo.md"
+COST = DOCS / "cost.md"
+TERRAFORM_ENVS = DOCS.parent / "infra" / "terraform" / "envs"
 
 # Nodes that Terraform does not create: the clients and GitHub's own runners.
 OUTSIDE_THE_ACCOUNT = {"clients", "github_actions"}
@@ -112,3 +117,41 @@ def test_every_alarm_is_mapped_to_the_slos(terraform_resources: list[Resource]) 
     slo = SLO.read_text()
     missing = [alarm for alarm in alarm_names(terraform_resources) if f"`{alarm}`" not in slo]
     assert missing == [], "alarms docs/slo.md does not map to an SLO"
+
+
+def stack_sizes(environment: str) -> dict[str, Any]:
+    """The arguments infra/terraform/envs/<environment> gives the stack module."""
+    with (TERRAFORM_ENVS / environment / "main.tf").open() as handle:
+        modules = load_hcl(handle)["module"]
+    stack = next(block["stack"] for block in modules if "stack" in block)
+    return {k: v[0] if isinstance(v, list) else v for k, v in stack.items()}
+
+
+# The documents write ranges with an en dash.
+DASH = "\N{EN DASH}"
+
+
+def size(cpu: int, memory: int) -> str:
+    return f"{cpu / 1024:g} vCPU, {memory / 1024:g} GiB"
+
+
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_runbook_states_the_sizes_terraform_sets(environment: str) -> None:
+    s = stack_sizes(environment)
+    row = (
+        f"| {environment} | `hello-birthday-{environment}` | {s['az_count']} "
+        f"| {s['min_capacity']}{DASH}{s['max_capacity']} | {size(s['cpu'], s['memory'])} |"
+    )
+    assert row in RUNBOOK.read_text()
+
+
+def test_cost_assumes_the_sizes_terraform_sets() -> None:
+    staging, prod = stack_sizes("staging"), stack_sizes("prod")
+    cost = COST.read_text()
+    assert f"| Availability Zones | {staging['az_count']} | {prod['az_count']} |" in cost
+    staging_size = size(staging["cpu"], staging["memory"])
+    prod_size = size(prod["cpu"], prod["memory"])
+    assert f"| task size (Fargate, Linux/ARM64) | {staging_size} | {prod_size} |" in cost
+    staging_tasks = f"{staging['min_capacity']}{DASH}{staging['max_capacity']}"
+    prod_tasks = f"{prod['min_capacity']}{DASH}{prod['max_capacity']}"
+    assert f"| tasks (min{DASH}max) | {staging_tasks} | {prod_tasks} |" in cost
