@@ -432,11 +432,12 @@ def render(results: Results, elapsed: float) -> str:
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in results.versions.items()) + ".",
         "",
-        f"Every server: {settings['workers']} worker processes on loopback, the database loaded "
-        f"with {settings['users']:,} users through `PUT /hello/<name>` "
-        + ", ".join(f"({k}: {v:.1f} s)" for k, v in results.user_load_seconds.items())
-        + f"; each server warmed for {settings['warmup_s']:g} s, then each run lasts "
-        f"{settings['duration_s']:g} s. wrk runs with one thread, so it can take one core of "
+        f"Every server: {settings['workers']} worker processes on loopback. {settings['users']:,} "
+        "users loaded first: into SQLite through our `PUT /hello/<name>` "
+        f"({results.user_load_seconds.get('sqlite', 0):.1f} s), into dynalite with BatchWriteItem "
+        f"({results.user_load_seconds.get('dynamodb', 0):.1f} s). Each server warmed for "
+        f"{settings['warmup_s']:g} s, then each run lasts {settings['duration_s']:g} s. "
+        "wrk runs with one thread, so it can take one core of "
         "the two the servers also use. Ours runs with metrics, JSON access logs (to a file) and "
         "request ids on.",
         "",
