@@ -379,6 +379,12 @@ def _fields(results: Results) -> dict[str, str]:
         "THREADS_N": str(threads),
         "OURS_CEIL": f"{cores / _per_request(ours):,.0f}" if _per_request(ours) else "n/a",
         "FLASK32": f"{flask.load.rate:,.0f}" if flask else "n/a",
+        "CPU_RATIO": f"{_per_request(flask) / _per_request(ours):.2f}"
+        if _per_request(ours)
+        else "n/a",
+        "EXTRA_PCT": f"{(_per_request(ours) / _per_request(flask) - 1) * 100:.0f}"
+        if _per_request(flask)
+        else "n/a",
         "WSGI32": f"{wsgi.load.rate:,.0f}" if wsgi else "n/a",
         "FULL": f"{results.sqlite_commits_per_s.get('FULL', 0):,.0f}",
         "NORMAL": f"{results.sqlite_commits_per_s.get('NORMAL', 0):,.0f}",
