@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 ANALYSIS = ROOT / "bench" / "analysis.md"
 MB = 1_000_000
+# us-east-1 list prices, as in docs/cost.md: a Fargate ARM task of 1 vCPU and 2 GB per hour,
+# and on-demand DynamoDB per million request units.
+TASK_HOUR = 0.03238 + 2 * 0.00356
+READ_UNIT = 0.125
+WRITE_UNIT = 0.625
 
 TARGETS = {
     "get_rate": 10_000,
@@ -311,6 +316,13 @@ def _step(results: Results, name: str) -> str:
     return f"{results.breakdown_us[name] - before:.0f}"
 
 
+def _times(price_per_million: float, cpu_seconds: float) -> str:
+    """How many times the compute for one request a DynamoDB request unit costs."""
+    if not cpu_seconds:
+        return "n/a"
+    return f"{price_per_million / (cpu_seconds * 1e6 / 3600 * TASK_HOUR):.0f}"
+
+
 def _fields(results: Results) -> dict[str, str]:
     """The numbers the hand-written analysis quotes, taken from this run."""
     threads = int(str(results.settings["threads"]))
@@ -401,6 +413,14 @@ def _fields(results: Results) -> dict[str, str]:
         ),
         "DDB": f"{dynamo_run.load.rate:,.0f}" if dynamo_run else "n/a",
         "DDB_CPU": _cpu_us(dynamo_run),
+        "DDB_MS": f"{_per_request(dynamo_run) * 1000:.1f}",
+        "DDB_COST": f"{_per_request(dynamo_run) * 1e6 / 3600 * TASK_HOUR:.3f}",
+        "SQL_MS": f"{_per_request(ours) * 1000:.2f}",
+        "SQL_COST": f"{_per_request(ours) * 1e6 / 3600 * TASK_HOUR:.4f}",
+        "READ_X": _times(READ_UNIT, _per_request(dynamo_run)),
+        "WRITE_X": _times(WRITE_UNIT, _per_request(dynamo_run)),
+        "PEAK_VCPU": f"{60 * _per_request(dynamo_run):.2f}",
+        "PEAK_PCT": f"{60 * _per_request(dynamo_run) / 2 * 100:.0f}",
     }
 
 
