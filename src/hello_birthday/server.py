@@ -19,6 +19,7 @@ from types import FrameType
 from hello_birthday.observability import configure_logging
 from hello_birthday.ops import DRAIN_MARKER_NAME
 from hello_birthday.settings import Settings
+from hello_birthday.storage import StorageUnavailable, open_repository
 
 _log = logging.getLogger("hello_birthday.server")
 _KILL_MARGIN_SECONDS = 5.0
@@ -76,6 +77,14 @@ def _write_log_config(path: Path, level: str) -> None:
 def serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT, then drain and stop; the exit code is 0 on a clean stop."""
     configure_logging(settings.log_level)
+    if settings.storage == "sqlite":
+        # Workers start together, and turning a new SQLite file to WAL needs it to oneself:
+        # a worker that lost that race died with "database is locked". So it is done here once.
+        try:
+            open_repository(settings).close()
+        except StorageUnavailable as error:
+            _log.error("cannot open storage", extra={"error": str(error)})
+            return 1
     stop_requested = threading.Event()
     signals_seen = 0
 

@@ -110,7 +110,7 @@ def test_sigterm_drains_and_finishes_in_flight_requests(
         blocker.close()
         statuses = [future.result().status for future in futures]
     assert statuses == [204] * in_flight
-    assert server.wait(timeout=30) == 0
+    assert server.wait(timeout=30) == 0, server.output()
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         request(server.url + "/healthz", timeout=2)
     stored = sqlite3.connect(database).execute("SELECT COUNT(*) FROM birthdays").fetchone()
@@ -173,3 +173,13 @@ def test_dynamodb_outage_is_503_then_recovers(start_server: StartServer, tmp_pat
         assert date(1970, 1, 1).isoformat() not in reply.body.decode()
     finally:
         storage.stop()
+
+
+def test_unusable_database_stops_startup_with_a_message(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    not_a_database = tmp_path / "garbage.sqlite3"
+    not_a_database.write_bytes(b"this is not a database file" * 100)
+    with pytest.raises(RuntimeError, match="server exited early") as raised:
+        start_server(HELLO_SQLITE_PATH=str(not_a_database))
+    assert "cannot open storage" in str(raised.value)
