@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 import urllib.error
@@ -17,7 +19,7 @@ import pytest
 
 from tests.e2e.conftest import StartServer
 from tests.support.dynalite import Dynalite
-from tests.support.server import Reply, request
+from tests.support.server import ROOT, Reply, request
 
 pytestmark = pytest.mark.e2e
 JSON = {"Content-Type": "application/json"}
@@ -183,3 +185,12 @@ def test_unusable_database_stops_startup_with_a_message(
     with pytest.raises(RuntimeError, match="server exited early") as raised:
         start_server(HELLO_SQLITE_PATH=str(not_a_database))
     assert "cannot open storage" in str(raised.value)
+
+
+def test_healthcheck_command_for_containers(start_server: StartServer) -> None:
+    server = start_server()
+    command = [str(ROOT / ".venv" / "bin" / "hello-birthday"), "healthcheck"]
+    env = {**os.environ, "HELLO_PORT": str(server.port)}
+    assert subprocess.run(command, env=env, check=False, timeout=10).returncode == 0
+    server.stop()
+    assert subprocess.run(command, env=env, check=False, timeout=10).returncode == 1
