@@ -38,7 +38,7 @@ class Settings:
     timezone: str = "UTC"
     log_level: str = "INFO"
     workers: int = field(default_factory=lambda: _cpu_count())
-    threads: int = 8
+    threads: int = 4
     drain_seconds: float = 5.0
     shutdown_timeout: float = 20.0
     storage_timeout: float = 2.0
@@ -65,17 +65,21 @@ class Settings:
         env = os.environ if environ is None else environ
         reader = _Reader(env)
         defaults = cls()
+        storage = reader.choice("HELLO_STORAGE", ("sqlite", "dynamodb"), defaults.storage)
+        # A DynamoDB call waits on the network, so more threads buy concurrency; a SQLite call
+        # only waits for the GIL, so they buy nothing and cost memory (docs/benchmarks.md).
+        threads = 8 if storage == "dynamodb" else defaults.threads
         settings = cls(
             host=reader.text("HELLO_HOST", defaults.host),
             port=reader.number("HELLO_PORT", int, defaults.port, minimum=1, maximum=65535),
-            storage=reader.choice("HELLO_STORAGE", ("sqlite", "dynamodb"), defaults.storage),
+            storage=storage,
             sqlite_path=Path(reader.text("HELLO_SQLITE_PATH", str(defaults.sqlite_path))),
             dynamodb_table=reader.text("HELLO_DYNAMODB_TABLE", defaults.dynamodb_table),
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             timezone=reader.text("HELLO_TIMEZONE", defaults.timezone),
             log_level=reader.text("HELLO_LOG_LEVEL", defaults.log_level).upper(),
             workers=reader.number("HELLO_WORKERS", int, defaults.workers, minimum=1, maximum=64),
-            threads=reader.number("HELLO_THREADS", int, defaults.threads, minimum=1, maximum=256),
+            threads=reader.number("HELLO_THREADS", int, threads, minimum=1, maximum=256),
             drain_seconds=reader.number(
                 "HELLO_DRAIN_SECONDS", float, defaults.drain_seconds, minimum=0, maximum=300
             ),

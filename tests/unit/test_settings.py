@@ -101,3 +101,10 @@ def test_settings_are_frozen() -> None:
     settings = Settings()
     with pytest.raises(AttributeError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_threads_default_by_engine() -> None:
+    assert Settings.from_env({}).threads == 4
+    assert Settings.from_env({"HELLO_STORAGE": "dynamodb", "AWS_REGION": "x"}).threads == 8
+    env = {"HELLO_STORAGE": "dynamodb", "AWS_REGION": "x", "HELLO_THREADS": "2"}
+    assert Settings.from_env(env).threads == 2
