@@ -19,9 +19,10 @@ from typing import Any
 
 from tests.support.dynalite import Dynalite
 from tests.support.ports import free_port
+from tests.support.processes import process_tree, username
 
 from bench import harness, report
-from bench.harness import ROOT, USER_PREFIX, Load, Server, username
+from bench.harness import ROOT, USER_PREFIX, Load, Server
 from hello_birthday.settings import Settings
 
 GRANIAN = [sys.executable, "-m", "granian", "--interface", "wsgi", "--no-access-log"]
@@ -201,7 +202,7 @@ class Bench:
 
     def measure(self, server: Server, method: str, connections: int, *script: str) -> Run:
         """One wrk run, with the CPU time of the server, of wrk and of everything else."""
-        pids = list(harness.process_tree(server.pid).keys())
+        pids = list(process_tree(server.pid).keys())
         server_before = harness.process_cpu_seconds(pids)
         machine_before = harness.machine_busy_seconds()
         wrk_before = _children_cpu()

@@ -83,7 +83,9 @@ def main() -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(runtime / "metrics")
     os.environ["BENCH_SQLITE_PATH"] = str(database)
 
-    from bench.harness import USER_PREFIX, username
+    from tests.support.processes import username
+
+    from bench.harness import USER_PREFIX
     from bench.reference_flask import app as flask_app
     from bench.reference_wsgi import application
     from hello_birthday.app import create_app

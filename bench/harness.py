@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import sqlite3
-import string
 import subprocess
 import threading
 import time
@@ -17,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.support.processes import process_tree, username
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
@@ -24,16 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "wrk.lua"
 USER_PREFIX = "bench"
 DATE_OF_BIRTH = "1990-05-17"
-
-
-def username(prefix: str, index: int) -> str:
-    """Letters-only names (the API accepts letters only), bijective base 26 as in wrk.lua."""
-    letters = ""
-    index += 1
-    while index:
-        index, digit = divmod(index - 1, 26)
-        letters = string.ascii_lowercase[digit] + letters
-    return prefix + letters
 
 
 def _http(url: str, path: str, method: str = "GET", body: bytes | None = None) -> tuple[int, bytes]:
@@ -51,28 +42,6 @@ def _http(url: str, path: str, method: str = "GET", body: bytes | None = None) -
 def get(url: str, path: str) -> tuple[int, bytes]:
     """One GET on a fresh connection."""
     return _http(url, path)
-
-
-def process_tree(root: int) -> dict[int, list[int]]:
-    """Children by parent for root and its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name in parentheses may hold spaces; the parent id follows the state.
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    tree: dict[int, list[int]] = {}
-    pending = [root]
-    while pending:
-        pid = pending.pop()
-        tree[pid] = sorted(children.get(pid, []))
-        pending.extend(tree[pid])
-    return tree
 
 
 def memory_kib(pid: int) -> tuple[int, int]:

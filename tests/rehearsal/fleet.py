@@ -11,28 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.rehearsal.haproxy import Balancer
+from tests.support.processes import process_tree
 from tests.support.server import ServerProcess
-
-
-def process_tree(root: int) -> list[int]:
-    """The process and all its descendants, from /proc (granian runs in its own session)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name in parentheses may hold spaces; the parent id follows the state.
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    tree, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        tree.append(pid)
-        pending.extend(children.get(pid, []))
-    return tree
 
 
 @dataclass
@@ -92,7 +72,7 @@ class Fleet:
 
     def crash(self, instance: Instance) -> None:
         """kill -9 every process of the instance at once, as a host failure would."""
-        tree = process_tree(instance.server.pid)
+        tree = list(process_tree(instance.server.pid))
         # Freeze first: a supervisor killed alone would have its granian stopped gracefully
         # (PDEATHSIG is SIGTERM), which is not a crash.
         for pid in tree:

@@ -11,7 +11,6 @@ import asyncio
 import json
 import random
 import signal
-import string
 import sys
 import time
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from hello_birthday.domain import greeting
+from tests.support.processes import username
 
 SERVED_BY_HEADER = "x-served-by"
 
@@ -61,16 +61,6 @@ class Outcome:
     def failed(self) -> bool:
         """No answer at all, or a 5xx: what a user would see as the service being down."""
         return self.status is None or self.status >= 500
-
-
-def username(prefix: str, index: int) -> str:
-    """A unique, letters-only name (the API accepts letters only)."""
-    letters = ""
-    index += 1
-    while index:
-        index, digit = divmod(index - 1, 26)
-        letters = string.ascii_lowercase[digit] + letters
-    return prefix + letters
 
 
 async def exchange(

@@ -9,11 +9,12 @@ import time
 
 import pytest
 
-from tests.rehearsal.fleet import alive, process_tree
-from tests.rehearsal.load import Outcome, classify, exchange, username
+from tests.rehearsal.fleet import alive
+from tests.rehearsal.load import Outcome, classify, exchange
 from tests.rehearsal.measure import Result, is_clean_503, percentile
 from tests.rehearsal.slowproxy import DelayProxy
 from tests.support.ports import free_port
+from tests.support.processes import process_tree, username
 
 
 def test_usernames_are_unique_and_letters_only() -> None:
@@ -77,7 +78,7 @@ def test_process_tree_finds_grandchildren() -> None:
         deadline = time.monotonic() + 5
         while len(process_tree(shell.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
-        tree = process_tree(shell.pid)
+        tree = list(process_tree(shell.pid))
         assert tree[0] == shell.pid
         assert len(tree) == 2
     finally:
