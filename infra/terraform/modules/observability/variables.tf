@@ -40,7 +40,7 @@ variable "dynamodb_table_name" {
 }
 
 variable "error_rate_threshold_percent" {
-  description = "5xx responses, as a percentage of requests over 5 minutes, that raise the alarm."
+  description = "5xx responses, as a percentage of requests in a minute, that raise the alarm when exceeded in 2 of 3 consecutive minutes."
   type        = number
   default     = 5
 }
