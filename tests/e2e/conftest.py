@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import tokens
 from tests.support.server import ServerProcess
+from tests.support.tokens import JwksServer, Keyring
 
 pytestmark = pytest.mark.e2e
 
@@ -30,3 +32,16 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def keyring() -> Keyring:
+    """Signing keys for one module's tokens."""
+    return Keyring.generate()
+
+
+@pytest.fixture(scope="module")
+def issuer(keyring: Keyring) -> Iterator[JwksServer]:
+    """The keyring's JWKS served on loopback, as an identity provider would."""
+    with tokens.jwks_server(keyring.jwks()) as running:
+        yield running

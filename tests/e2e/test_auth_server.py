@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import tokens
 from tests.support.server import Reply, ServerProcess, request
-from tests.support.tokens import ADMIN_GROUP, AUDIENCE, ISSUER, JwksServer, Keyring
+from tests.support.tokens import ADMIN_GROUP, JwksServer, Keyring
 
 pytestmark = pytest.mark.e2e
 
@@ -19,34 +19,11 @@ BODY = json.dumps({"dateOfBirth": "1990-07-14"}).encode()
 
 
 @pytest.fixture(scope="module")
-def keyring() -> Keyring:
-    return Keyring.generate()
-
-
-def auth_env(jwks: JwksServer, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "HELLO_AUTH": "jwt",
-        "HELLO_JWT_JWKS_URL": jwks.url,
-        "HELLO_JWT_ISSUER": ISSUER,
-        "HELLO_JWT_AUDIENCE": AUDIENCE,
-        "HELLO_JWT_ADMIN_SCOPE": ADMIN_GROUP,
-        "HELLO_SQLITE_PATH": str(tmp_path / "hello.sqlite3"),
-        "HELLO_DRAIN_SECONDS": "0.2",
-        **extra,
-    }
-
-
-@pytest.fixture(scope="module")
-def issuer(keyring: Keyring) -> Iterator[JwksServer]:
-    with tokens.jwks_server(keyring.jwks()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def server(issuer: JwksServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server, two workers, for every test that does not change the JWKS."""
     directory = tmp_path_factory.mktemp("auth-server")
-    process = ServerProcess(auth_env(issuer, directory), directory / "server.log").start()
+    env = tokens.server_environment(issuer, directory)
+    process = ServerProcess(env, directory / "server.log").start()
     yield process
     process.stop()
 
@@ -125,7 +102,7 @@ def lifecycle(keyring: Keyring, tmp_path: Path) -> Iterator[tuple[ServerProcess,
     """A single-worker server, so one JWKS cache sees every request, and its own issuer."""
     with tokens.jwks_server(keyring.jwks()) as jwks:
         jwks.available = False
-        env = auth_env(jwks, tmp_path, HELLO_WORKERS="1")
+        env = tokens.server_environment(jwks, tmp_path, HELLO_WORKERS="1")
         process = ServerProcess(env, tmp_path / "server.log").start()
         try:
             yield process, jwks

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import tokens
 from tests.support.server import ServerProcess
-from tests.support.tokens import ADMIN_GROUP, AUDIENCE, ISSUER, JwksServer, Keyring
+from tests.support.tokens import ADMIN_GROUP, JwksServer, Keyring
 
 pytestmark = pytest.mark.e2e
 
@@ -24,27 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def keyring() -> Keyring:
-    return Keyring.generate()
-
-
-@pytest.fixture(scope="module")
-def issuer(keyring: Keyring) -> Iterator[JwksServer]:
-    with tokens.jwks_server(keyring.jwks()) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def server(issuer: JwksServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     directory = tmp_path_factory.mktemp("scripts-auth-server")
-    env = {
-        "HELLO_AUTH": "jwt",
-        "HELLO_JWT_JWKS_URL": issuer.url,
-        "HELLO_JWT_ISSUER": ISSUER,
-        "HELLO_JWT_AUDIENCE": AUDIENCE,
-        "HELLO_JWT_ADMIN_SCOPE": ADMIN_GROUP,
-        "HELLO_SQLITE_PATH": str(directory / "hello.sqlite3"),
-    }
+    env = tokens.server_environment(issuer, directory)
     process = ServerProcess(env, directory / "server.log").start()
     yield process
     process.stop()

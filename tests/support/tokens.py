@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -242,3 +243,17 @@ def jwks_server(document: dict[str, Any]) -> Iterator[JwksServer]:
         yield server
     finally:
         server.stop()
+
+
+def server_environment(jwks: JwksServer, directory: Path, **extra: str) -> dict[str, str]:
+    """Variables for a real server with HELLO_AUTH=jwt trusting this JWKS and these claims."""
+    return {
+        "HELLO_AUTH": "jwt",
+        "HELLO_JWT_JWKS_URL": jwks.url,
+        "HELLO_JWT_ISSUER": ISSUER,
+        "HELLO_JWT_AUDIENCE": AUDIENCE,
+        "HELLO_JWT_ADMIN_SCOPE": ADMIN_GROUP,
+        "HELLO_SQLITE_PATH": str(directory / "hello.sqlite3"),
+        "HELLO_DRAIN_SECONDS": "0.2",
+        **extra,
+    }
