@@ -26,29 +26,10 @@ class DynamoDBRepository:
     def __init__(self, *, table: str, region: str | None, timeout: float) -> None:
         self._table = table
         session = boto3.session.Session()
-        # The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set, as boto3 does by itself.
-        self._client: DynamoDBClient = session.client(
-            "dynamodb",
-            region_name=region,
-            config=Config(
-                connect_timeout=timeout,
-                read_timeout=timeout,
-                retries={"mode": "standard", "max_attempts": 3},
-                max_pool_connections=64,
-            ),
-        )
+        self._client = _client(session, region, timeout, attempts=3)
         # Readiness asks once, quickly: a probe that retries would hold the health check past
         # the load balancer's own timeout, and the next probe comes within a second anyway.
-        probe_timeout = min(timeout, 1.0)
-        self._probe: DynamoDBClient = session.client(
-            "dynamodb",
-            region_name=region,
-            config=Config(
-                connect_timeout=probe_timeout,
-                read_timeout=probe_timeout,
-                retries={"mode": "standard", "total_max_attempts": 1},
-            ),
-        )
+        self._probe = _client(session, region, min(timeout, 1.0), attempts=1)
 
     def save(self, key: str, born: date) -> None:
         try:
@@ -87,6 +68,22 @@ class DynamoDBRepository:
     def close(self) -> None:
         self._client.close()
         self._probe.close()
+
+
+def _client(
+    session: boto3.session.Session, region: str | None, timeout: float, *, attempts: int
+) -> DynamoDBClient:
+    # The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set, as boto3 does by itself.
+    return session.client(
+        "dynamodb",
+        region_name=region,
+        config=Config(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"mode": "standard", "total_max_attempts": attempts},
+            max_pool_connections=64,
+        ),
+    )
 
 
 def _describe(error: BotoCoreError | ClientError) -> str:
