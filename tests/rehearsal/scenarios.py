@@ -154,13 +154,12 @@ def check_survivors(result: Result, fleet: Fleet) -> None:
     )
 
 
-def load_numbers(result: Result, outcomes: list[Outcome]) -> None:
+def load_numbers(result: Result, outcomes: list[Outcome], env: dict[str, str]) -> None:
     """The load's size and its answers, and how big each instance is."""
-    defaults = Settings()
+    # Read as the instances read it: some defaults depend on the storage engine.
+    settings = Settings.from_env({**os.environ, **base_env(Path()), **env})
     result.number(
-        "each instance",
-        f"HELLO_WORKERS={os.environ.get('HELLO_WORKERS', base_env(Path())['HELLO_WORKERS'])}, "
-        f"HELLO_THREADS={os.environ.get('HELLO_THREADS', defaults.threads)}",
+        "each instance", f"HELLO_WORKERS={settings.workers}, HELLO_THREADS={settings.threads}"
     )
     seconds = max(o.due for o in outcomes) - min(o.due for o in outcomes)
     result.number(
@@ -236,7 +235,7 @@ def roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) -> Res
     before = between(outcomes, load.started, roll_start)
     during = between(outcomes, roll_start, roll_end)
     failed = [o for o in outcomes if o.failed]
-    load_numbers(result, outcomes)
+    load_numbers(result, outcomes, env)
     result.number("roll took", f"{roll_end - roll_start:.1f} s")
     for name, code, took in exits:
         result.number(f"{name} after SIGTERM", f"exit code {code} after {took:.1f} s")
@@ -441,7 +440,7 @@ def storage_fault(workdir: Path, profile: Profile, *, slow: bool) -> Result:
     ]
     lost = [o for o in outcomes if o.method == "GET" and o.status == 404]
     slowest = max((o.latency for o in outcomes), default=0.0)
-    load_numbers(result, outcomes)
+    load_numbers(result, outcomes, env)
     result.number("answers while storage was failing", describe(fault_window))
     result.number(
         "p50 / p99 / max latency while failing",
@@ -520,7 +519,8 @@ def crash(workdir: Path, profile: Profile) -> Result:
     )
     began = time.monotonic()
     database = workdir / "hello.sqlite3"
-    with cluster(workdir, {"HELLO_SQLITE_PATH": str(database)}) as fleet:
+    env = {"HELLO_SQLITE_PATH": str(database)}
+    with cluster(workdir, env) as fleet:
         balancer = fleet.balancer
         timeline = Timeline()
         duration = profile.before_fault + profile.fault + profile.after_fault
@@ -558,7 +558,7 @@ def crash(workdir: Path, profile: Profile) -> Result:
     failed = [o for o in outcomes if o.failed]
     inside = [o for o in failed if killed <= o.ended <= window_end]
     outside = [o for o in failed if not killed <= o.ended <= window_end]
-    load_numbers(result, outcomes)
+    load_numbers(result, outcomes, env)
     result.number("balancer marked the dead instance DOWN after", f"{down - killed:.2f} s")
     result.number(
         "failed requests between the kill and DOWN",
