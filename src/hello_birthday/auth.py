@@ -15,16 +15,19 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import jwt
 from flask import request
 
 from hello_birthday.domain import ValidationError, parse_username
 from hello_birthday.observability import Metrics
 from hello_birthday.problems import RETRY_AFTER_SECONDS, Problem
 from hello_birthday.settings import Settings
+
+if TYPE_CHECKING:
+    # PyJWT and `cryptography` cost ~10 MB and ~0.14 s per worker: imported only with auth on.
+    import jwt
 
 REALM = "hello-birthday"
 # Asymmetric only: with HS* the public JWKS would be the signing secret.
@@ -138,6 +141,8 @@ class JwksCache:
 
 def parse_jwks(body: bytes) -> dict[str, jwt.PyJWK]:
     """The usable signing keys of a JWKS document by kid; ValueError if there are none."""
+    import jwt
+
     document = json.loads(body)
     entries = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(entries, list):
@@ -182,6 +187,8 @@ class JwtVerifier:
 
     def verify(self, token: str) -> Principal:
         """The principal of a valid token; AuthFailure or AuthUnavailable otherwise."""
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -198,6 +205,8 @@ class JwtVerifier:
         return Principal(username_key=self._username_key(claims), admin=self._is_admin(claims))
 
     def _decode(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
+        import jwt
+
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -343,6 +352,9 @@ def build_gate(settings: Settings, metrics: Metrics) -> Gate:
     """The gate the settings describe."""
     if settings.auth != "jwt":
         return Gate(None, metrics, reads_required=False)
+    # Loaded while the worker starts, so the first request with a token does not wait for it.
+    import jwt  # noqa: F401
+
     keys = JwksCache(settings.jwt_jwks_url, ttl=settings.jwks_cache_seconds)
     verifier = JwtVerifier(
         keys,
