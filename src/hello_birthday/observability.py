@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import math
+import os
 import re
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -39,6 +41,22 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 # json.dumps with options builds a new encoder on every call.
 _ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+ACCESS_LOGGER = "hello_birthday.access"
+# The second a log time was last formatted in, and its text: most lines share one.
+_second_text: tuple[int, str] = (0, "")
+
+
+def format_log_time(created: float) -> str:
+    """ISO 8601 in UTC to the millisecond, as datetime.isoformat(timespec="milliseconds")."""
+    global _second_text
+    # The fraction rounded to whole microseconds first, as datetime.fromtimestamp does.
+    fraction, whole = math.modf(created)
+    second, micro = divmod(int(whole) * 1_000_000 + round(fraction * 1_000_000), 1_000_000)
+    cached_second, text = _second_text
+    if second != cached_second:
+        text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _second_text = (second, text)
+    return f"{text}.{micro // 1000:03d}+00:00"
 
 
 class JsonFormatter(logging.Formatter):
@@ -46,7 +64,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": format_log_time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -129,13 +147,77 @@ class Metrics:
         return generate_latest(merged)
 
 
+class AccessLog:
+    """The per-request line: JsonFormatter's output, built without a LogRecord when it can be.
+
+    A LogRecord and the generic formatter cost about a quarter of a GET's CPU. The access line's
+    fields are known, and all but the route (encoded once per template) are printable in JSON
+    as they are: a sane request id, a known method, digits.
+    """
+
+    def __init__(self) -> None:
+        self._logger = logging.getLogger(ACCESS_LOGGER)
+        self._routes: dict[str, str] = {}
+
+    def write(self, request_id: str, method: str, route: str, status: int, elapsed: float) -> None:
+        """Log one request at INFO."""
+        logger = self._logger
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        duration_ms = round(elapsed * 1000, 3)
+        handler = self._lone_json_handler()
+        if handler is not None:
+            encoded_route = self._routes.get(route)
+            if encoded_route is None:
+                encoded_route = self._routes[route] = _ENCODER.encode(route)
+            line = (
+                f'{{"time": "{format_log_time(time.time())}", "level": "INFO", '
+                f'"logger": "{ACCESS_LOGGER}", "message": "request", '
+                f'"request_id": "{request_id}", "method": "{method}", "route": {encoded_route}, '
+                f'"status": {status}, "duration_ms": {duration_ms!r}}}\n'
+            )
+            with handler.lock or contextlib.nullcontext():
+                try:
+                    handler.stream.write(line)
+                    handler.stream.flush()
+                    return
+                except (OSError, ValueError):
+                    pass  # Logged below, so logging's own error handling reports it.
+        logger.info(
+            "request",
+            extra={"method": method, "route": route, "status": status, "duration_ms": duration_ms},
+        )
+
+    def _lone_json_handler(self) -> logging.StreamHandler[Any] | None:
+        """The handler a record would meet, when it is only configure_logging's one."""
+        logger: logging.Logger | None = self._logger
+        while logger is not None:
+            if logger.filters or (logger.handlers and logger.parent is not None):
+                return None
+            if logger.parent is None:
+                handlers = logger.handlers
+                if len(handlers) != 1:
+                    return None
+                handler = handlers[0]
+                if (
+                    type(handler) is logging.StreamHandler
+                    and type(handler.formatter) is JsonFormatter
+                    and handler.level <= logging.INFO
+                    and not handler.filters
+                ):
+                    return handler
+                return None
+            logger = logger.parent if logger.propagate else None
+        return None
+
+
 class ObservedApp:
     """WSGI middleware: request id, in-flight gauge, RED metrics and one access log line."""
 
     def __init__(self, app: WSGIApplication, metrics: Metrics) -> None:
         self._app = app
         self._metrics = metrics
-        self._log = logging.getLogger("hello_birthday.access")
+        self._access_log = AccessLog()
         # Children by label values, resolved once: labels() validates and locks on every call.
         self._counted: dict[tuple[str, str, str], Counter] = {}
         self._timed: dict[tuple[str, str], Histogram] = {}
@@ -145,7 +227,8 @@ class ObservedApp:
         request_id = (
             offered
             if offered is not None and _SANE_REQUEST_ID.fullmatch(offered)
-            else uuid.uuid4().hex
+            # 128 random bits as 32 hex digits, like a uuid4's hex at a quarter of the CPU.
+            else os.urandom(16).hex()
         )
         token = request_id_var.set(request_id)
         status = "500"
@@ -180,26 +263,5 @@ class ObservedApp:
             if timed is None:
                 timed = self._timed[method, route] = self._metrics.latency.labels(method, route)
             timed.observe(elapsed)
-            log = self._log
-            if log.isEnabledFor(logging.INFO):
-                # What Logger.info does, less the stack walk for a file and line that the JSON
-                # line never shows.
-                log.handle(
-                    log.makeRecord(
-                        log.name,
-                        logging.INFO,
-                        "(unknown file)",
-                        0,
-                        "request",
-                        (),
-                        None,
-                        "(unknown function)",
-                        {
-                            "method": method,
-                            "route": route,
-                            "status": int(status),
-                            "duration_ms": round(elapsed * 1000, 3),
-                        },
-                    )
-                )
+            self._access_log.write(request_id, method, route, int(status), elapsed)
             request_id_var.reset(token)

@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from datetime import date
+import subprocess
+import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hello_birthday.app import create_app
+from hello_birthday.observability import format_log_time
 from hello_birthday.ops import Readiness
 from hello_birthday.settings import Settings
 from hello_birthday.storage import StorageUnavailable
@@ -189,3 +194,61 @@ def test_exceptions_are_logged_as_json(capsys: pytest.CaptureFixture[str]) -> No
     entry = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert entry["message"] == "failed"
     assert "ValueError: bad" in entry["exception"]
+
+
+@given(st.floats(min_value=0, max_value=4e9, allow_nan=False))
+def testformat_log_times_read_as_datetime_writes_them(created: float) -> None:
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert format_log_time(created) == expected
+
+
+def test_access_line_is_the_same_with_or_without_a_log_record(
+    capsys: pytest.CaptureFixture[str], repository: SQLiteRepository
+) -> None:
+    client = create_app(Settings(), repository=repository, clock=lambda: TODAY).test_client()
+    headers = {"X-Request-ID": "same-id"}
+    client.get("/hello/nobody", headers=headers)
+    access = logging.getLogger("hello_birthday.access")
+    # Any filter means the record must exist, so the line goes through logging itself.
+    access.addFilter(lambda record: True)
+    try:
+        client.get("/hello/nobody", headers=headers)
+    finally:
+        access.filters.clear()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    direct, recorded = (line for line in lines if line["logger"] == "hello_birthday.access")
+    assert list(direct) == list(recorded)
+    for entry in (direct, recorded):
+        entry.pop("time")
+        entry.pop("duration_ms")
+    assert (
+        direct
+        == recorded
+        == {
+            "level": "INFO",
+            "logger": "hello_birthday.access",
+            "message": "request",
+            "request_id": "same-id",
+            "method": "GET",
+            "route": "/hello/<username>",
+            "status": 404,
+        }
+    )
+
+
+def test_jwt_is_not_imported_while_auth_is_off(tmp_path: Path) -> None:
+    # A fresh interpreter: this test process has imported PyJWT for the auth tests already.
+    program = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from hello_birthday.app import create_app\n"
+        "from hello_birthday.settings import Settings\n"
+        f"app = create_app(Settings(sqlite_path=Path({str(tmp_path / 'db.sqlite3')!r})))\n"
+        "assert app.test_client().get('/hello/nobody').status_code == 404\n"
+        "roots = {name.split('.')[0] for name in sys.modules}\n"
+        "print(sorted(roots & {'jwt', 'cryptography'}))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert ran.stdout.strip().splitlines()[-1] == "[]"
