@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -252,3 +253,22 @@ def test_jwt_is_not_imported_while_auth_is_off(tmp_path: Path) -> None:
         [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
     )
     assert ran.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_access_lines_reach_a_buffered_stream_soon_and_in_order(
+    monkeypatch: pytest.MonkeyPatch, repository: SQLiteRepository, tmp_path: Path
+) -> None:
+    log_path = tmp_path / "stdout.log"
+    with log_path.open("w") as stdout:  # block-buffered, as a container's stdout pipe is
+        monkeypatch.setattr(sys, "stdout", stdout)
+        client = create_app(Settings(), repository=repository, clock=lambda: TODAY).test_client()
+        client.get("/hello/nobody", headers={"X-Request-ID": "first"})
+        deadline = time.monotonic() + 10
+        while "first" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "first" in log_path.read_text(), "the access line was never flushed"
+        client.get("/hello/nobody", headers={"X-Request-ID": "second"})
+        logging.getLogger("hello_birthday").warning("after the second request")
+        lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert [line.get("request_id") for line in lines] == ["first", "second", None]
+    assert lines[-1]["message"] == "after the second request"
