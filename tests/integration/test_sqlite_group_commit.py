@@ -247,3 +247,17 @@ def test_writers_in_two_processes_lose_nothing(sqlite_path: Path) -> None:
                 assert store.get(f"p{p}t{t}n{n}") == _born(p * 10000 + t * 1000 + n)
     assert store.get("shared") in {_born(0), _born(1)}
     store.close()
+
+
+def test_a_lock_file_that_cannot_be_opened_is_unavailable(
+    store: SQLiteRepository, sqlite_path: Path
+) -> None:
+    # A directory in its place: unopenable even for root, which file modes would not stop.
+    lock_path = Path(f"{sqlite_path}-writer.lock")
+    lock_path.mkdir()
+    with pytest.raises(StorageUnavailable, match="writer lock"):
+        store.save("alice", _born(1))
+    lock_path.rmdir()
+    store.save("bob", _born(2))
+    assert store.get("alice") is None
+    assert store.get("bob") == _born(2)
