@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import math
@@ -83,6 +84,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str) -> None:
     """Send every logger, ours and the libraries', through one JSON handler on stdout."""
+    _buffer_stdout()
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -90,6 +92,23 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
     # botocore's INFO/DEBUG lines are about credentials and retries, not our requests.
     logging.getLogger("botocore").setLevel(max(logging.WARNING, root.level))
+
+
+def _buffer_stdout() -> None:
+    """Let request lines collect in stdout's buffer even under PYTHONUNBUFFERED.
+
+    Container images usually set it, and then every write is a system call. Log records are
+    flushed by the handler one by one and request lines by _Flusher, so nothing waits long.
+    A stream without a file descriptor (a test's capture) is left as it is.
+    """
+    stream = sys.stdout
+    if not isinstance(stream, io.TextIOWrapper):
+        return
+    try:
+        stream.fileno()
+    except (OSError, ValueError):
+        return
+    stream.reconfigure(line_buffering=False, write_through=False)
 
 
 class Metrics:

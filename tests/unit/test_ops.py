@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sqlite3
@@ -10,6 +11,7 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -272,3 +274,28 @@ def test_access_lines_reach_a_buffered_stream_soon_and_in_order(
         lines = [json.loads(line) for line in log_path.read_text().splitlines()]
     assert [line.get("request_id") for line in lines] == ["first", "second", None]
     assert lines[-1]["message"] == "after the second request"
+
+
+class _CountingFile(io.FileIO):
+    """A real file that counts the write system calls made on it."""
+
+    writes = 0
+
+    def write(self, data: Any) -> int:
+        self.writes += 1
+        return super().write(data)
+
+
+def test_request_lines_are_batched_even_when_stdout_is_unbuffered(
+    monkeypatch: pytest.MonkeyPatch, repository: SQLiteRepository, tmp_path: Path
+) -> None:
+    raw = _CountingFile(tmp_path / "stdout.log", "w")
+    # What PYTHONUNBUFFERED makes of stdout: text written straight through to the file.
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, write_through=True))
+    client = create_app(Settings(), repository=repository, clock=lambda: TODAY).test_client()
+    for _ in range(20):
+        client.get("/hello/nobody")
+    sys.stdout.flush()
+    lines = (tmp_path / "stdout.log").read_text().splitlines()
+    assert len(lines) == 20
+    assert raw.writes < 5
