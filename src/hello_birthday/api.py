@@ -17,6 +17,7 @@ from hello_birthday.storage import Repository
 MAX_BODY_BYTES = 4096
 HELLO_ROUTE = "/hello/<username>"
 _BODY_FIELDS = frozenset({"dateOfBirth"})
+_GREETING_HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "no-store"))
 
 bp = Blueprint("hello", __name__)
 
@@ -50,10 +51,8 @@ def get_greeting(username: str) -> Response:
             f"No date of birth is stored for {username!r}.",
         )
     body = json.dumps({"message": greeting(user.display, born, _today())}, ensure_ascii=False)
-    response = Response(body, status=200, mimetype="application/json")
     # The answer changes at midnight in the service's zone: no cache may keep it.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return Response(body, 200, _GREETING_HEADERS)
 
 
 @bp.put(HELLO_ROUTE)

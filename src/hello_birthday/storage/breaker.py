@@ -7,11 +7,12 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from hello_birthday.storage.port import Repository, StorageUnavailable
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class CircuitBreaker:
@@ -53,10 +54,10 @@ class CircuitBreaker:
         self._open_until = float("-inf")
 
     def save(self, key: str, born: date) -> None:
-        self._call(lambda: self._inner.save(key, born))
+        self._call(self._inner.save, key, born)
 
     def get(self, key: str) -> date | None:
-        return self._call(lambda: self._inner.get(key))
+        return self._call(self._inner.get, key)
 
     def check(self) -> None:
         # Readiness must see storage as it is, not as the breaker remembers it.
@@ -65,10 +66,10 @@ class CircuitBreaker:
     def close(self) -> None:
         self._inner.close()
 
-    def _call(self, call: Callable[[], T]) -> T:
+    def _call(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         call_id = self._enter()
         try:
-            result = call()
+            result = call(*args, **kwargs)
         except StorageUnavailable:
             with self._changed:
                 self._failures += 1

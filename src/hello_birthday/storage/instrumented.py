@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from hello_birthday.observability import Metrics
 from hello_birthday.storage.port import Repository, StorageUnavailable
 
 T = TypeVar("T")
+P = ParamSpec("P")
 _OPERATIONS = ("get", "save", "check")
 
 
@@ -25,10 +26,10 @@ class InstrumentedRepository:
         self._errors = {op: metrics.storage_errors.labels(inner.engine, op) for op in _OPERATIONS}
 
     def save(self, key: str, born: date) -> None:
-        self._observe("save", lambda: self._inner.save(key, born))
+        self._observe("save", self._inner.save, key, born)
 
     def get(self, key: str) -> date | None:
-        return self._observe("get", lambda: self._inner.get(key))
+        return self._observe("get", self._inner.get, key)
 
     def check(self) -> None:
         self._observe("check", self._inner.check)
@@ -36,10 +37,13 @@ class InstrumentedRepository:
     def close(self) -> None:
         self._inner.close()
 
-    def _observe(self, operation: str, call: Callable[[], T]) -> T:
+    def _observe(
+        self, operation: str, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        # The call and its arguments rather than a closure: one fewer function per request.
         started = time.perf_counter()
         try:
-            return call()
+            return call(*args, **kwargs)
         except StorageUnavailable:
             self._errors[operation].inc()
             raise
