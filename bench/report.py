@@ -271,7 +271,8 @@ def _fsync_lines(results: Results) -> list[str]:
             f"synchronous={mode} {rate:,.0f} commits/s"
             for mode, rate in results.sqlite_commits_per_s.items()
         )
-        + ". SQLite has one writer at a time, so this is the PUT ceiling whatever the threads.",
+        + ". SQLite has one writer at a time, so with one row per commit this would be the PUT"
+        " ceiling; the service's group commit puts the saves waiting in a worker in one commit.",
     ]
 
 
