@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -14,6 +13,7 @@ import pytest
 from hello_birthday.storage import Repository, StorageUnavailable
 from hello_birthday.storage.dynamodb import DynamoDBRepository
 from hello_birthday.storage.sqlite import SQLiteRepository
+from tests.support.concurrency import errors_from_threads
 from tests.support.dynalite import FAKE_CREDENTIALS, Dynalite
 from tests.support.ports import free_port
 
@@ -89,22 +89,13 @@ def test_check_passes_when_reachable(repository: Repository) -> None:
 
 def test_concurrent_writers_lose_nothing(repository: Repository) -> None:
     writers, per_writer = 8, 15
-    errors: list[BaseException] = []
 
     def write(writer: int) -> None:
-        try:
-            for n in range(per_writer):
-                repository.save(f"user{writer}x{n}", date(1990, 1, 1) + timedelta(days=writer * n))
-                repository.save("shared", date(1980, 1, 1) + timedelta(days=writer))
-        except BaseException as error:
-            errors.append(error)
+        for n in range(per_writer):
+            repository.save(f"user{writer}x{n}", date(1990, 1, 1) + timedelta(days=writer * n))
+            repository.save("shared", date(1980, 1, 1) + timedelta(days=writer))
 
-    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert errors_from_threads(write, writers) == []
     for writer in range(writers):
         for n in range(per_writer):
             expected = date(1990, 1, 1) + timedelta(days=writer * n)

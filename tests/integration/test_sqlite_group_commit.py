@@ -18,6 +18,7 @@ import pytest
 
 from hello_birthday.storage import StorageUnavailable
 from hello_birthday.storage.sqlite import SQLiteRepository
+from tests.support.concurrency import errors_from_threads
 
 pytestmark = pytest.mark.integration
 
@@ -90,23 +91,14 @@ def test_many_threads_all_persist_and_the_second_write_to_a_key_wins(
     store: SQLiteRepository,
 ) -> None:
     writers, keys_each = 16, 40
-    errors: list[BaseException] = []
 
     def write(writer: int) -> None:
-        try:
-            for n in range(keys_each):
-                key = f"w{writer}k{n}"
-                store.save(key, _born(n))
-                store.save(key, _born(writer * 1000 + n))
-        except BaseException as error:
-            errors.append(error)
+        for n in range(keys_each):
+            key = f"w{writer}k{n}"
+            store.save(key, _born(n))
+            store.save(key, _born(writer * 1000 + n))
 
-    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert errors_from_threads(write, writers) == []
     for writer in range(writers):
         for n in range(keys_each):
             assert store.get(f"w{writer}k{n}") == _born(writer * 1000 + n)
@@ -203,24 +195,16 @@ def test_a_closed_store_reopens_on_the_next_save(store: SQLiteRepository) -> Non
 def _write_in_a_process(path: str, process: int, start: Event, per_thread: int) -> None:
     """Save from several threads, then exit without closing anything."""
     store = SQLiteRepository(Path(path), timeout=10)
-    failures: list[BaseException] = []
     start.wait()
 
     def write(thread: int) -> None:
-        try:
-            for n in range(per_thread):
-                key = f"p{process}t{thread}n{n}"
-                store.save("shared", _born(process))
-                store.save(key, _born(n))
-                store.save(key, _born(process * 10000 + thread * 1000 + n))
-        except BaseException as error:
-            failures.append(error)
+        for n in range(per_thread):
+            key = f"p{process}t{thread}n{n}"
+            store.save("shared", _born(process))
+            store.save(key, _born(n))
+            store.save(key, _born(process * 10000 + thread * 1000 + n))
 
-    threads = [threading.Thread(target=write, args=(t,)) for t in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failures = errors_from_threads(write, 4)
     # No close and no clean interpreter exit: what was acknowledged must already be on disk.
     os._exit(1 if failures else 0)
 
