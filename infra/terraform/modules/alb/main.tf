@@ -170,12 +170,21 @@ resource "aws_lb" "this" {
 
 resource "aws_lb_target_group" "this" {
   #checkov:skip=CKV_AWS_378:TLS ends at the ALB; the hop to the task stays inside private subnets and the app speaks plain HTTP.
-  name        = var.name
+  # A prefix, not a fixed name: a change that replaces the target group (port,
+  # protocol, target type) creates the new one before destroying the old, and
+  # two target groups cannot share a name. The 6-character limit of name_prefix
+  # is why it is not var.name.
+  name_prefix = "hb-tg-"
   vpc_id      = var.vpc_id
   target_type = "ip"
   protocol    = "HTTP"
   port        = var.target_port
-  # Equal to the app's worst-case shutdown (5 s drain + 20 s timeout) plus margin.
+  # ECS deregisters a task's target first and sends SIGTERM only once the
+  # target is unused (no in-flight requests) or this delay has run out; the
+  # app's own drain and shutdown timeout come after it. So the delay bounds how
+  # long an in-flight request may take to finish on a target that no longer
+  # receives new ones, and the longest request the app allows
+  # (HELLO_SHUTDOWN_TIMEOUT) fits in it.
   deregistration_delay = var.deregistration_delay
 
   health_check {
@@ -185,6 +194,12 @@ resource "aws_lb_target_group" "this" {
     timeout             = 5
     healthy_threshold   = 2
     unhealthy_threshold = 2
+  }
+
+  tags = { Name = var.name }
+
+  lifecycle {
+    create_before_destroy = true
   }
 }
 

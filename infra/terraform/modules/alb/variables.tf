@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Name prefix of the stack (ALB and target group names are derived from it; keep it at most 26 characters)."
+  description = "Name prefix of the stack (the ALB, WAF and log names are derived from it; keep it at most 32 characters, the ALB name limit)."
   type        = string
 }
 
@@ -54,7 +54,7 @@ variable "health_check_path" {
 }
 
 variable "deregistration_delay" {
-  description = "Seconds a draining target keeps receiving in-flight requests; matches the app's drain + shutdown timeout (25 s) with margin."
+  description = "Seconds ECS waits, after deregistering a task's target and before sending it SIGTERM, for its in-flight requests to finish; at least the app's longest request (HELLO_SHUTDOWN_TIMEOUT, 20 s)."
   type        = number
   default     = 30
 }

@@ -210,11 +210,14 @@ resource "aws_vpc_security_group_egress_rule" "task_to_endpoints" {
   referenced_security_group_id = var.endpoints_security_group_id
 }
 
+# Keyed by the endpoint's service name, which the configuration fixes: the
+# prefix list ids themselves are assigned by AWS when the endpoints are created,
+# and for_each keys must be known when the plan is made.
 resource "aws_vpc_security_group_egress_rule" "task_to_gateways" {
-  for_each = toset(var.gateway_prefix_list_ids)
+  for_each = var.gateway_prefix_list_ids
 
   security_group_id = aws_security_group.task.id
-  description       = "HTTPS to a gateway endpoint (DynamoDB, S3 for image layers)"
+  description       = "HTTPS to the ${each.key} gateway endpoint"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443

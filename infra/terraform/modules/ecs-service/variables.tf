@@ -34,8 +34,8 @@ variable "endpoints_security_group_id" {
 }
 
 variable "gateway_prefix_list_ids" {
-  description = "Prefix lists of the DynamoDB and S3 gateway endpoints the tasks may send HTTPS to."
-  type        = list(string)
+  description = "Prefix lists of the gateway endpoints the tasks may send HTTPS to, keyed by a name fixed in the configuration (e.g. dynamodb, s3): the ids are known only after apply, the keys must be known at plan."
+  type        = map(string)
 }
 
 variable "repository_url" {

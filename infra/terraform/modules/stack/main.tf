@@ -87,7 +87,7 @@ module "service" {
   target_group_arn            = module.alb.target_group_arn
   alb_resource_label          = "${module.alb.alb_arn_suffix}/${module.alb.target_group_arn_suffix}"
   endpoints_security_group_id = module.network.endpoints_security_group_id
-  gateway_prefix_list_ids     = [module.network.dynamodb_prefix_list_id, module.network.s3_prefix_list_id]
+  gateway_prefix_list_ids     = { dynamodb = module.network.dynamodb_prefix_list_id, s3 = module.network.s3_prefix_list_id }
   repository_url              = module.ecr.repository_url
   repository_arn              = module.ecr.repository_arn
   image_tag                   = var.image_tag
