@@ -24,12 +24,18 @@ $(SYNCED): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
 	@touch $@
 
+# checkov is locked apart (tools/checkov/uv.lock): its boto3 pin conflicts with the service's.
+CHECKOV_READY := .tools/checkov/.synced
+$(CHECKOV_READY): tools/checkov/pyproject.toml tools/checkov/uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.tools/checkov $(UV) sync --frozen --project tools/checkov
+	@touch $@
+
 $(NODE_READY): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
 .PHONY: setup
-setup: $(SYNCED) $(NODE_READY) ## Install the locked Python and npm dependencies
+setup: $(SYNCED) $(NODE_READY) $(CHECKOV_READY) ## Install the locked Python and npm dependencies
 
 # --- service ---------------------------------------------------------------
 
@@ -79,7 +85,7 @@ diagram: $(SYNCED) ## Draw docs/architecture.png and docs/delivery-flow.png offl
 # --- infra -------------------------------------------------------------------
 
 .PHONY: infra-check
-infra-check: $(SYNCED) ## Offline Terraform checks: fmt, checkov, policy tests (tests/infra)
+infra-check: $(SYNCED) $(CHECKOV_READY) ## Offline Terraform checks: fmt, checkov, policy tests (tests/infra)
 	scripts/infra-check
 
 # --- delivery ----------------------------------------------------------------
@@ -156,11 +162,11 @@ bench: $(SYNCED) $(NODE_READY) ## Throughput, latency, memory and start-up again
 # The image is built and run for real with buildah and podman (root, installed by apt-get).
 # scripts/image-test exits 77, after an "IMAGE TEST SKIPPED" banner, when the machine cannot.
 .PHONY: lint-docker
-lint-docker: $(SYNCED) ## hadolint and checkov on deploy/Dockerfile, yamllint on compose.yaml
+lint-docker: $(SYNCED) $(CHECKOV_READY) ## hadolint and checkov on deploy/Dockerfile, yamllint on compose.yaml
 	$(VENV)/bin/hadolint deploy/Dockerfile
-	$(VENV)/bin/checkov --quiet --compact --skip-download --framework dockerfile -f deploy/Dockerfile
+	.tools/checkov/bin/checkov --quiet --compact --skip-download --framework dockerfile -f deploy/Dockerfile
 	$(VENV)/bin/yamllint --strict compose.yaml
 
 .PHONY: image-test
-image-test: $(SYNCED) $(NODE_READY) ## Build deploy/Dockerfile offline and test the running image (~6 min, root)
+image-test: $(SYNCED) $(NODE_READY) $(CHECKOV_READY) ## Build deploy/Dockerfile offline and test the running image (~6 min, root)
 	scripts/image-test

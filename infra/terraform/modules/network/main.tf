@@ -1,11 +1,22 @@
-data "aws_availability_zones" "available" {
-  state = "available"
-}
-
 data "aws_region" "current" {}
 
 locals {
-  azs = slice(data.aws_availability_zones.available.names, 0, var.az_count)
+  # The zones are named, not taken from whatever the region lists: an unfiltered
+  # list grows when AWS adds a zone and reorders, which would move subnets
+  # (CKV_AWS_394). <region>a..c exist in every region the service targets; a
+  # region where one is missing fails the plan on the subnet index instead of
+  # silently using another zone.
+  zone_names = [for letter in slice(["a", "b", "c"], 0, var.az_count) : "${data.aws_region.current.region}${letter}"]
+  azs        = data.aws_availability_zones.pinned.names
+}
+
+data "aws_availability_zones" "pinned" {
+  state = "available"
+
+  filter {
+    name   = "zone-name"
+    values = local.zone_names
+  }
 }
 
 resource "aws_vpc" "this" {
