@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.image.engine import TMPFS, container_state, image_config, podman, run_options
+from tests.image.engine import container_state, fargate_options, image_config, podman, run_options
 from tests.support.dynalite import Dynalite
 from tests.support.ports import free_port
 from tests.support.server import request
@@ -53,22 +53,18 @@ class Container:
 
 
 @pytest.fixture(scope="module")
-def container(image: str, dynalite: Dynalite) -> Iterator[Container]:
-    """The image started as ECS starts it: its own user, entrypoint and command; a read-only root
-    filesystem with one tmpfs at /tmp (podman's extra tmpfs mounts turned off so that nothing
-    else is writable); production storage (DynamoDB, here dynalite)."""
+def container(image: str, config: dict[str, Any], dynalite: Dynalite) -> Iterator[Container]:
+    """The image started as Fargate starts the task definition: its user, entrypoint and command,
+    limits and stop timeout; a read-only root filesystem with /tmp the task's empty volume
+    (podman's extra tmpfs mounts turned off so that nothing else is writable); production storage
+    (DynamoDB, here dynalite)."""
     suffix = uuid.uuid4().hex[:8]
     running = Container(f"hello-image-test-{suffix}", free_port(), dynalite, f"hello-{suffix}")
     dynalite.create_table(running.table)
     environment = {**dynalite.environment(running.table), "HELLO_PORT": str(running.port)}
     environment["HELLO_WORKERS"] = "2"
     options = ["--detach", "--name", running.name, *run_options()]
-    options += [
-        "--read-only",
-        "--read-only-tmpfs=false",
-        "--tmpfs",
-        f"{TMPFS}:rw,size=64m,mode=1777",
-    ]
+    options += fargate_options(config)
     for name, value in environment.items():
         options += ["--env", f"{name}={value}"]
     try:

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.image.fargate import fargate_task
+
 PODMAN = [
     "podman",
     "--storage-driver",
@@ -30,7 +32,7 @@ PODMAN = [
 ]
 
 # The one writable path in the container: where the server keeps its runtime directory.
-TMPFS = "/tmp"  # noqa: S108 - a path inside the container, a tmpfs of its own
+TMPFS = "/tmp"  # noqa: S108 - a path inside the container, a volume of its own
 
 
 def podman(
@@ -64,6 +66,35 @@ def run_options() -> list[str]:
     """Options every container here needs: the host's network (to reach dynalite on loopback),
     runtime limits it may set, and no health-check timer (no systemd; tests run the check)."""
     return ["--network", "host", *limits(), "--health-interval", "disable"]
+
+
+def fargate_options(config: dict[str, Any]) -> list[str]:
+    """Run options that make podman start the container as Fargate starts the task definition.
+
+    The user, CPU and memory (prod's) and the stop timeout are read from the Terraform. The root
+    filesystem is read-only and /tmp is the task's empty volume: Fargate gives it the owner and
+    mode of the image's directory only when the image declares it a VOLUME (podman's anonymous
+    volume does the same), and otherwise a root-owned 0755 directory, stood in for here by a
+    tmpfs of that mode.
+    """
+    task = fargate_task()
+    if TMPFS in (config.get("Volumes") or {}):
+        tmp = ["--image-volume", "bind"]
+    else:
+        tmp = ["--tmpfs", f"{TMPFS}:rw,size=64m,mode=0755,uid=0,gid=0"]
+    return [
+        "--read-only",
+        "--read-only-tmpfs=false",
+        *tmp,
+        "--user",
+        task.user,
+        "--cpus",
+        f"{task.cpu / 1024:g}",
+        "--memory",
+        f"{task.memory}m",
+        "--stop-timeout",
+        str(task.stop_timeout),
+    ]
 
 
 def image_config(image: str) -> dict[str, Any]:

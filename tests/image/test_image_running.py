@@ -11,10 +11,12 @@ from pathlib import Path
 
 from tests.image.conftest import Container
 from tests.image.engine import TMPFS, container_state, podman
+from tests.image.fargate import fargate_task
 from tests.support.server import request
 
 SERVICE_UID = 10001
-GRACE_SECONDS = 30
+# The task definition's stopTimeout: podman stop waits this long before SIGKILL, as ECS does.
+GRACE_SECONDS = fargate_task().stop_timeout
 # Paths inside the container, where a write must be refused.
 READ_ONLY = ["/", "/app", "/app/.venv", "/etc", "/run", "/var/tmp"]  # noqa: S108 - not host paths
 
