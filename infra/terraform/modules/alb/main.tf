@@ -6,6 +6,8 @@ locals {
   create_cert     = var.certificate_arn == null
   certificate_arn = local.create_cert ? aws_acm_certificate_validation.this[0].certificate_arn : var.certificate_arn
   log_prefix      = "alb"
+  # Bucket names are global: AWS appends a unique suffix to this prefix.
+  log_bucket_prefix = local.log_bucket_prefix
 }
 
 # ---------------------------------------------------------------- access logs
@@ -15,7 +17,7 @@ resource "aws_s3_bucket" "logs" {
   #checkov:skip=CKV_AWS_144:Access logs are regenerable diagnostics; cross-region replication would double cost for no recovery value.
   #checkov:skip=CKV_AWS_18:This is the log bucket; logging it into itself would recurse.
   #checkov:skip=CKV2_AWS_62:Nothing consumes events for access logs; they are read ad hoc with Athena.
-  bucket_prefix = "${var.name}-alb-logs-"
+  bucket_prefix = local.log_bucket_prefix
   force_destroy = var.force_destroy_log_bucket
 }
 

@@ -52,3 +52,8 @@ output "url" {
   description = "Public HTTPS URL of the service."
   value       = "https://${var.domain_name}"
 }
+
+output "log_bucket_prefix" {
+  description = "Name prefix of the access-log bucket, for IAM policies that must read it before it exists."
+  value       = local.log_bucket_prefix
+}

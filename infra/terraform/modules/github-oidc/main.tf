@@ -165,10 +165,11 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
+  # Refreshing a bucket starts with HeadBucket, which needs s3:ListBucket.
   statement {
-    sid       = "ListStateBucket"
+    sid       = "ListStateAndStackBuckets"
     actions   = ["s3:ListBucket"]
-    resources = [local.state_bucket_arn]
+    resources = [local.state_bucket_arn, "arn:${data.aws_partition.current.partition}:s3:::${var.stack_bucket_prefix}*"]
   }
 
   statement {
@@ -240,10 +241,11 @@ data "aws_iam_policy_document" "plan" {
     resources = ["*"]
   }
 
+  # Refreshing a bucket starts with HeadBucket, which needs s3:ListBucket.
   statement {
-    sid       = "ListStateBucket"
+    sid       = "ListStateAndStackBuckets"
     actions   = ["s3:ListBucket"]
-    resources = [local.state_bucket_arn]
+    resources = [local.state_bucket_arn, "arn:${data.aws_partition.current.partition}:s3:::${var.stack_bucket_prefix}*"]
   }
 
   # plan runs with -lock=false, so no lock file is written.

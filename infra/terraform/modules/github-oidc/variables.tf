@@ -65,3 +65,8 @@ variable "state_kms_key_arn" {
   description = "KMS key encrypting the state bucket."
   type        = string
 }
+
+variable "stack_bucket_prefix" {
+  description = "Name prefix of the stack's own S3 buckets (the ALB access logs): plan refreshes them with HeadBucket, which needs s3:ListBucket."
+  type        = string
+}
