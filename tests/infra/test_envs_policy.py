@@ -178,13 +178,34 @@ def test_deploy_role_trusts_only_exact_subjects_of_one_repository() -> None:
     assert value(conditions["${local.oidc_host}:aud"], "values") == ["sts.amazonaws.com"]
     assert interpolation(value(conditions["${local.oidc_host}:sub"], "values")) == "local.subjects"
     subjects = str(local(OIDC, "subjects"))
-    assert ":ref:refs/heads/${b}" in subjects
-    assert ":environment:${e}" in subjects
+    assert "var.github_branches" in subjects
+    assert ":ref:refs/heads/${pair[1]}" in subjects
+    assert "var.github_environments" in subjects
+    assert ":environment:${pair[1]}" in subjects
+    assert "local.repository_subjects" in subjects
     assert "*" not in subjects
     # No branch subject by default: it would let an environment-less job skip the reviewers.
     assert default(OIDC, "github_branches") == []
     wiring = module_call(STACK, "github_oidc")
     assert value(wiring, "github_environments") == ["${var.environment}"]
+
+
+def test_roles_trust_the_immutable_id_subject_form_of_the_repository() -> None:
+    # GitHub's subject for repositories created or renamed since July 2026:
+    # repo:<owner>@<owner id>/<name>@<repository id>:...
+    forms = str(local(OIDC, "repository_subjects"))
+    immutable = (
+        "repo:${local.owner_and_name[0]}@${var.github_repository_ids.owner_id}"
+        "/${local.owner_and_name[1]}@${var.github_repository_ids.repository_id}"
+    )
+    assert immutable in forms
+    assert "repo:${var.github_repository}" in forms
+    assert "accept_name_only" in forms
+    for env in ENVS:
+        assert value(stack_call(env), "github_repository_ids") == "${var.github_repository_ids}"
+    assert value(module_call(STACK, "github_oidc"), "github_repository_ids") == (
+        "${var.github_repository_ids}"
+    )
 
 
 def test_deploy_role_writes_are_scoped() -> None:
@@ -213,7 +234,11 @@ def test_plan_role_is_read_only_and_trusts_only_pull_requests() -> None:
         for c in blocks_of(statement, "condition")
         if "sub" in value(c, "variable")
     ]
-    assert subjects == [["repo:${var.github_repository}:pull_request"]]
+    assert subjects == ["${local.plan_subjects}"]
+    assert (
+        local(OIDC, "plan_subjects")
+        == '${[for r in local.repository_subjects : "${r}:pull_request"]}'
+    )
     plan = resource(OIDC, "aws_iam_policy_document", "plan", kind="data")
     actions = []
     for policy_statement in blocks_of(plan, "statement"):

@@ -31,6 +31,7 @@ module "stack" {
   enable_auth         = var.enable_auth
 
   github_repository           = var.github_repository
+  github_repository_ids       = var.github_repository_ids
   create_github_oidc_provider = var.create_github_oidc_provider
   create_github_plan_role     = false
   state_bucket_name           = var.state_bucket_name

@@ -64,3 +64,13 @@ variable "enable_auth" {
   type        = bool
   default     = false
 }
+
+variable "github_repository_ids" {
+  description = "Immutable ids of the GitHub repository's owner and of the repository, for the subject form GitHub uses for repositories created or renamed since July 2026 (see modules/github-oidc); null trusts the name-only form only."
+  type = object({
+    owner_id         = number
+    repository_id    = number
+    accept_name_only = optional(bool, true)
+  })
+  default = null
+}

@@ -4,10 +4,23 @@ locals {
   oidc_url          = "https://token.actions.githubusercontent.com"
   oidc_host         = "token.actions.githubusercontent.com"
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
-  subjects = concat(
-    [for b in var.github_branches : "repo:${var.github_repository}:ref:refs/heads/${b}"],
-    [for e in var.github_environments : "repo:${var.github_repository}:environment:${e}"],
+  # GitHub names the repository in the subject either by name only
+  # (repo:owner/name:...) or, for repositories created or renamed since July
+  # 2026 and those opted in, with the immutable ids appended
+  # (repo:owner@<owner id>/name@<repository id>:...). The id form survives a
+  # rename and cannot be taken over by whoever registers a freed name.
+  owner_and_name = split("/", var.github_repository)
+  repository_subjects = concat(
+    var.github_repository_ids == null || var.github_repository_ids.accept_name_only ? ["repo:${var.github_repository}"] : [],
+    var.github_repository_ids == null ? [] : [
+      "repo:${local.owner_and_name[0]}@${var.github_repository_ids.owner_id}/${local.owner_and_name[1]}@${var.github_repository_ids.repository_id}",
+    ],
   )
+  subjects = concat(
+    [for pair in setproduct(local.repository_subjects, var.github_branches) : "${pair[0]}:ref:refs/heads/${pair[1]}"],
+    [for pair in setproduct(local.repository_subjects, var.github_environments) : "${pair[0]}:environment:${pair[1]}"],
+  )
+  plan_subjects = [for r in local.repository_subjects : "${r}:pull_request"]
   state_bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.state_bucket_name}"
   state_object_arn = "${local.state_bucket_arn}/${var.state_key}"
 
@@ -219,7 +232,7 @@ data "aws_iam_policy_document" "plan_trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.oidc_host}:sub"
-      values   = ["repo:${var.github_repository}:pull_request"]
+      values   = local.plan_subjects
     }
   }
 }

@@ -9,7 +9,25 @@ variable "github_repository" {
 
   validation {
     condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.github_repository))
-    error_message = "github_repository must be owner/name; a wildcard would let other repositories deploy."
+    error_message = "github_repository must be owner/name (give the numeric ids in github_repository_ids, not here); a wildcard would let other repositories deploy."
+  }
+}
+
+variable "github_repository_ids" {
+  description = "Immutable numeric ids of the repository's owner and of the repository (gh api repos/OWNER/NAME --jq '[.owner.id, .id]'). When set, the roles trust the subject form with ids (repo:owner@OWNER_ID/name@REPO_ID:...), which GitHub uses for repositories created or renamed since July 2026; accept_name_only keeps also trusting the name-only form while a repository may still use it. Null: the name-only form only."
+  type = object({
+    owner_id         = number
+    repository_id    = number
+    accept_name_only = optional(bool, true)
+  })
+  default = null
+
+  validation {
+    condition = var.github_repository_ids == null || (
+      floor(var.github_repository_ids.owner_id) == var.github_repository_ids.owner_id && var.github_repository_ids.owner_id > 0 &&
+      floor(var.github_repository_ids.repository_id) == var.github_repository_ids.repository_id && var.github_repository_ids.repository_id > 0
+    )
+    error_message = "github_repository_ids.owner_id and .repository_id are GitHub's positive integer ids (gh api repos/OWNER/NAME --jq '[.owner.id, .id]')."
   }
 }
 

@@ -109,7 +109,8 @@ module "github_oidc" {
   source = "../github-oidc"
 
   name                 = "${local.name}-github-deploy"
-  github_repository    = var.github_repository
+  github_repository     = var.github_repository
+  github_repository_ids = var.github_repository_ids
   github_environments  = [var.environment]
   create_oidc_provider = var.create_github_oidc_provider
   create_plan_role     = var.create_github_plan_role
