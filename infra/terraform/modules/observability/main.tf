@@ -34,7 +34,13 @@ resource "aws_cloudwatch_metric_alarm" "http_5xx_rate" {
 
   metric_query {
     id          = "rate"
-    expression  = "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests"
+    # The target group's RequestCount counts only requests the ALB gave to a
+    # target, and is not reported at all when no target is registered: with it
+    # alone as the denominator the ALB's own 503s of a total outage divide by
+    # nothing and the alarm reads "not breaching". Adding the ALB's 5xx to the
+    # denominator makes that outage 100 %; with no traffic at all both are 0
+    # and the result is no data.
+    expression  = "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / (FILL(requests, 0) + FILL(elb5xx, 0))"
     label       = "5xx %"
     return_data = true
   }
@@ -106,14 +112,35 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
   ok_actions          = local.alarm_actions
 }
 
+# Zero healthy targets is an outage whatever the traffic: with no target
+# registered the target group reports no HealthyHostCount at all, so missing
+# data is breaching here.
+resource "aws_cloudwatch_metric_alarm" "no_healthy_targets" {
+  alarm_name          = "${var.name}-no-healthy-targets"
+  alarm_description   = "No healthy (or no registered) target behind the load balancer for 2 minutes: the ALB answers every request 503."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HealthyHostCount"
+  dimensions          = local.alb_dimensions
+  statistic           = "Minimum"
+  period              = 60
+  evaluation_periods  = 2
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
 resource "aws_cloudwatch_metric_alarm" "running_below_desired" {
   alarm_name          = "${var.name}-running-below-desired"
   alarm_description   = "Fewer tasks running than desired for 5 minutes (crash loop, capacity or image pull problem)."
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   evaluation_periods  = 5
-  # No Container Insights data at all means no tasks are reporting.
-  treat_missing_data = "breaching"
+  # Missing data is not breaching: a new environment has no Container Insights
+  # data until its service first reports, and would alarm on every first
+  # apply. Having no task at all is caught by no-healthy-targets.
+  treat_missing_data = "missing"
   alarm_actions      = local.alarm_actions
   ok_actions         = local.alarm_actions
 
