@@ -98,6 +98,7 @@ def test_alarms_cover_errors_latency_health_capacity_and_dynamodb() -> None:
         "http_5xx_rate",
         "p99_latency",
         "unhealthy_hosts",
+        "no_healthy_targets",
         "running_below_desired",
         "dynamodb_throttles",
         "dynamodb_system_errors",
