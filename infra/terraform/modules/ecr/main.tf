@@ -14,6 +14,12 @@ resource "aws_ecr_repository" "this" {
   }
 }
 
+# Each deploy pushes one multi-platform image: a tagged index and one untagged
+# manifest per platform. ECR counts every one of them as an image, so a rule
+# over "any" image keeps a third as many deploys as its count says. Counting
+# only tagged images keeps keep_tagged_images deploys; the untagged ones are
+# kept by count too, as many as those indexes' platform manifests, so the
+# children of a kept index are never expired (they are pushed just before it).
 resource "aws_ecr_lifecycle_policy" "this" {
   repository = aws_ecr_repository.this.name
 
@@ -21,22 +27,22 @@ resource "aws_ecr_lifecycle_policy" "this" {
     rules = [
       {
         rulePriority = 1
-        description  = "Expire untagged images"
+        description  = "Keep the platform manifests of the newest tagged images"
         selection = {
           tagStatus   = "untagged"
-          countType   = "sinceImagePushed"
-          countUnit   = "days"
-          countNumber = var.untagged_expiry_days
+          countType   = "imageCountMoreThan"
+          countNumber = var.keep_tagged_images * var.platforms_per_image
         }
         action = { type = "expire" }
       },
       {
         rulePriority = 2
-        description  = "Keep only the most recent tagged images"
+        description  = "Keep the newest tagged images (one per deploy)"
         selection = {
-          tagStatus   = "any"
-          countType   = "imageCountMoreThan"
-          countNumber = var.keep_tagged_images
+          tagStatus      = "tagged"
+          tagPatternList = ["*"]
+          countType      = "imageCountMoreThan"
+          countNumber    = var.keep_tagged_images
         }
         action = { type = "expire" }
       },

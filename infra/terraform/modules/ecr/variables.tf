@@ -9,15 +9,15 @@ variable "kms_key_arn" {
 }
 
 variable "keep_tagged_images" {
-  description = "How many git-SHA-tagged images to keep; older ones expire (rollbacks need only the last few)."
+  description = "How many git-SHA-tagged images (deploys) to keep for rollbacks; older ones expire with their platform manifests."
   type        = number
   default     = 30
 }
 
-variable "untagged_expiry_days" {
-  description = "Days after which untagged images (failed or superseded pushes) expire."
+variable "platforms_per_image" {
+  description = "Platform manifests under each pushed image index (linux/amd64 and linux/arm64): the untagged images kept per tagged one."
   type        = number
-  default     = 7
+  default     = 2
 }
 
 variable "force_delete" {
