@@ -194,3 +194,51 @@ def test_healthcheck_command_for_containers(start_server: StartServer) -> None:
     assert subprocess.run(command, env=env, check=False, timeout=10).returncode == 0
     server.stop()
     assert subprocess.run(command, env=env, check=False, timeout=10).returncode == 1
+
+
+def _workers(supervisor: int) -> list[int]:
+    (granian,) = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [
+        int(pid) for pid in Path(f"/proc/{granian}/task/{granian}/children").read_text().split()
+    ]
+
+
+def test_a_killed_worker_is_replaced_and_its_gauge_retired(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = start_server(HELLO_WORKERS="2", HELLO_THREADS="8", HELLO_STORAGE_TIMEOUT="20")
+    before = _workers(server.pid)
+    assert len(before) == 2
+    # PUTs held in flight by a database lock, so the dead worker dies with requests counted.
+    blocker = sqlite3.connect(tmp_path / "hello.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    with ThreadPoolExecutor(6) as pool:
+        futures = [
+            pool.submit(put, server.url, f"held{'x' * n}", "1990-01-01", 30) for n in range(6)
+        ]
+        deadline = time.monotonic() + 10
+        while metric(server.url, "hello_http_requests_in_flight") < 7:
+            assert time.monotonic() < deadline, "requests never got in flight"
+            time.sleep(0.05)
+        os.kill(before[0], signal.SIGKILL)
+        # The other worker keeps serving while the dead one is replaced.
+        assert request(server.url + "/healthz", timeout=5).status == 200
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        answers = [future.exception() or future.result().status for future in futures]
+    # Only the dead worker's in-flight requests are lost, as cut connections, never as 5xx.
+    assert all(a == 204 or isinstance(a, OSError) for a in answers), answers
+    deadline = time.monotonic() + 15
+    retired = "worker died; granian replaces it"
+    while (
+        len(_workers(server.pid)) < 2
+        or before[0] in _workers(server.pid)
+        or not any(line["message"] == retired for line in server.log_lines())
+    ):
+        assert time.monotonic() < deadline, f"worker not replaced: {_workers(server.pid)}"
+        time.sleep(0.1)
+    with pytest.raises(subprocess.TimeoutExpired):
+        server.wait(timeout=0.1)  # the supervisor never stopped
+    # Only this scrape is in flight: the dead worker's requests are no longer counted.
+    assert metric(server.url, "hello_http_requests_in_flight") == 1
+    assert put(server.url, "afterwards", "1990-01-01").status == 204

@@ -45,15 +45,21 @@ def test_readyz_503_while_draining(sqlite_path: Path, tmp_path: Path) -> None:
     (runtime / "metrics").mkdir(parents=True)
     settings = Settings(sqlite_path=sqlite_path, runtime_dir=runtime)
     client = create_app(settings, clock=lambda: TODAY).test_client()
-    assert client.get("/readyz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert "Connection" not in ready.headers
     (runtime / "draining").touch()
     reply = client.get("/readyz")
     assert reply.status_code == 503
     assert reply.headers["Retry-After"] == "1"
     assert reply.mimetype == "application/problem+json"
     assert "shutting down" in reply.get_json(force=True)["detail"]
-    # Draining only affects readiness: requests still get their normal answers.
-    assert client.get("/healthz").status_code == 200
+    # Draining only affects readiness: requests still get their normal answers, each telling
+    # a keep-alive client to reconnect (to a target that is not draining).
+    healthz = client.get("/healthz")
+    assert healthz.status_code == 200
+    assert healthz.headers["Connection"] == "close"
+    assert client.get("/hello/nobody").headers["Connection"] == "close"
 
 
 class FlakyRepository(SQLiteRepository):
