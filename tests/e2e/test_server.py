@@ -19,7 +19,7 @@ import pytest
 
 from tests.e2e.conftest import StartServer
 from tests.support.dynalite import Dynalite
-from tests.support.server import ROOT, Reply, request
+from tests.support.server import ROOT, Reply, ServerProcess, request
 
 pytestmark = pytest.mark.e2e
 JSON = {"Content-Type": "application/json"}
@@ -242,3 +242,47 @@ def test_a_killed_worker_is_replaced_and_its_gauge_retired(
     # Only this scrape is in flight: the dead worker's requests are no longer counted.
     assert metric(server.url, "hello_http_requests_in_flight") == 1
     assert put(server.url, "afterwards", "1990-01-01").status == 204
+
+
+def test_log_lines_stay_whole_on_a_slow_pipe(tmp_path: Path) -> None:
+    # stdout a pipe that a slow reader drains (a container log driver under pressure): the
+    # workers block on a full pipe, which is when a large write is split around another's.
+    pipe = tmp_path / "stdout.fifo"
+    os.mkfifo(pipe)
+    copy = tmp_path / "stdout.copy"
+
+    def read_slowly() -> None:
+        with pipe.open("rb") as source, copy.open("wb") as sink:
+            while chunk := source.read(512):
+                sink.write(chunk)
+                time.sleep(0.002)
+
+    reader = threading.Thread(target=read_slowly)
+    reader.start()
+    server = ServerProcess(
+        {"HELLO_SQLITE_PATH": str(tmp_path / "hello.sqlite3"), "HELLO_WORKERS": "3"}, pipe
+    )
+    try:
+        server.start()
+        with ThreadPoolExecutor(12) as pool:
+            statuses = list(
+                pool.map(
+                    lambda n: request(f"{server.url}/hello/nobody{'x' * (n % 9)}").status,
+                    range(3000),
+                )
+            )
+        assert statuses == [404] * 3000
+    finally:
+        server.stop()
+        reader.join(timeout=60)
+    lines = copy.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    broken = []
+    for line in lines[:-1]:
+        try:
+            json.loads(line)
+        except ValueError:
+            broken.append(line)
+    access = sum(b'"route": "/hello/<username>"' in line for line in lines)
+    assert not broken, f"{len(broken)} of {len(lines) - 1} lines are not JSON: {broken[:2]}"
+    assert access == 3000
