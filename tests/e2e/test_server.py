@@ -286,3 +286,21 @@ def test_log_lines_stay_whole_on_a_slow_pipe(tmp_path: Path) -> None:
     access = sum(b'"route": "/hello/<username>"' in line for line in lines)
     assert not broken, f"{len(broken)} of {len(lines) - 1} lines are not JSON: {broken[:2]}"
     assert access == 3000
+
+
+def test_a_forced_stop_exits_non_zero(start_server: StartServer, tmp_path: Path) -> None:
+    server = start_server(HELLO_SHUTDOWN_TIMEOUT="1", HELLO_STORAGE_TIMEOUT="60")
+    blocker = sqlite3.connect(tmp_path / "hello.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the PUT stays in flight past the shutdown timeout
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            held = pool.submit(put, server.url, "stuck", "1990-01-01", 60)
+            deadline = time.monotonic() + 10
+            while metric(server.url, "hello_http_requests_in_flight") < 2:
+                assert time.monotonic() < deadline, "the request never got in flight"
+                time.sleep(0.05)
+            server.signal(signal.SIGTERM)
+            assert server.wait(timeout=30) == 1, server.output()
+            assert isinstance(held.exception(), OSError)
+    finally:
+        blocker.close()
