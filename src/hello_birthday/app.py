@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from flask import Flask, Request
+from flask import Flask, Request, Response
 from werkzeug.routing import Rule
 
 from hello_birthday import api, auth, openapi, ops
@@ -80,6 +80,17 @@ def create_app(
             "hello_birthday.openapi": openapi.encoded_document(settings),
         }
     )
+
+    readiness: ops.Readiness = app.extensions["hello_birthday.readiness"]
+
+    @app.after_request
+    def reconnect_elsewhere_while_draining(response: Response) -> Response:
+        # A keep-alive client would send its next request on this connection just as granian
+        # closes it at the stop; told to close, it opens a new one, which the balancer routes
+        # to a target that is not draining.
+        if readiness.draining():
+            response.headers["Connection"] = "close"
+        return response
 
     register_problem_handlers(app)
     app.register_blueprint(api.bp)

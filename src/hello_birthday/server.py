@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from prometheus_client import multiprocess
+
 from hello_birthday.observability import configure_logging
 from hello_birthday.ops import DRAIN_MARKER_NAME
 from hello_birthday.settings import Settings
@@ -23,6 +26,9 @@ from hello_birthday.storage import StorageUnavailable, open_repository
 
 _log = logging.getLogger("hello_birthday.server")
 _KILL_MARGIN_SECONDS = 5.0
+# How soon granian replaces a worker that died (OOM kill, a crash in a C extension): the other
+# workers serve meanwhile, so a short pause is enough to keep a crash loop from eating the CPU.
+_RESPAWN_SECONDS = 1.0
 
 
 def granian_command(settings: Settings, log_config: Path) -> list[str]:
@@ -42,8 +48,15 @@ def granian_command(settings: Settings, log_config: Path) -> list[str]:
         str(settings.workers),
         "--blocking-threads",
         str(settings.threads),
-        "--workers-kill-timeout",
-        str(max(1, round(settings.shutdown_timeout))),
+        # No --workers-kill-timeout: past the shutdown timeout the supervisor kills the workers
+        # itself, so it knows it did and can exit non-zero (granian exits 0 after its own kill).
+        "--respawn-failed-workers",
+        "--respawn-interval",
+        str(_RESPAWN_SECONDS),
+        # hyper's header-read timeout is also how long an idle keep-alive connection is kept;
+        # it must outlast the ALB's idle timeout, or the ALB reuses a connection being closed.
+        "--http1-header-read-timeout",
+        str(round(settings.keep_alive_seconds * 1000)),
         "--log-config",
         str(log_config),
         "--no-access-log",
@@ -124,13 +137,44 @@ def serve(settings: Settings) -> int:
                 "storage": settings.storage,
             },
         )
+        workers = _Workers(child.pid, metrics_dir)
         while not stop_requested.wait(0.2):
             if child.poll() is not None:
                 _log.error("server exited unexpectedly", extra={"exit_code": child.returncode})
                 return child.returncode or 1
+            workers.retire_dead()
         return _drain_and_stop(child, runtime_dir, settings, lambda: signals_seen > 1)
     finally:
         shutil.rmtree(runtime_dir, ignore_errors=True)
+
+
+class _Workers:
+    """granian's worker processes, watched so a dead one's metric files can be retired.
+
+    granian replaces a worker that dies; its in-flight gauge file would still count the
+    requests it was serving when it died, so it is removed. Its counter and histogram files
+    stay: they hold what it served, and totals must not go backwards. Lines it had buffered
+    for stdout (at most ACCESS_LOG_FLUSH_SECONDS of access lines) die with it.
+    """
+
+    def __init__(self, granian_pid: int, metrics_dir: Path) -> None:
+        self._children = Path(f"/proc/{granian_pid}/task/{granian_pid}/children")
+        self._metrics_dir = metrics_dir
+        self._known: set[int] = set()
+
+    def _current(self) -> set[int]:
+        try:
+            return {int(pid) for pid in self._children.read_text().split()}
+        except OSError:
+            return set()
+
+    def retire_dead(self) -> None:
+        """Retire the metric files of workers that are gone since the last call."""
+        current = self._current()
+        for pid in self._known - current:
+            _log.error("worker died; granian replaces it", extra={"pid": pid})
+            multiprocess.mark_process_dead(pid, str(self._metrics_dir))  # type: ignore[no-untyped-call]
+        self._known = current
 
 
 def _drain_and_stop(
@@ -154,7 +198,9 @@ def _drain_and_stop(
         code = child.wait(timeout=settings.shutdown_timeout + _KILL_MARGIN_SECONDS)
     except subprocess.TimeoutExpired:
         _log.error("in-flight requests did not finish in time; killing the server")
-        child.kill()
+        # granian runs in its own session: its process group holds every worker.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
         child.wait()
         return 1
     _log.info("stopped", extra={"exit_code": code})

@@ -42,6 +42,9 @@ class Settings:
     drain_seconds: float = 5.0
     shutdown_timeout: float = 20.0
     storage_timeout: float = 2.0
+    # Longer than the ALB's idle timeout (50 s, infra/terraform/modules/alb): the balancer, not
+    # the target, must be the one to close an idle connection. 60 s is granian's maximum.
+    keep_alive_seconds: float = 60.0
     # Set by the server for its workers: where the drain marker and metric files live.
     runtime_dir: Path | None = None
     auth: AuthMode = "none"
@@ -88,6 +91,13 @@ class Settings:
             ),
             storage_timeout=reader.number(
                 "HELLO_STORAGE_TIMEOUT", float, defaults.storage_timeout, minimum=0.05, maximum=60
+            ),
+            keep_alive_seconds=reader.number(
+                "HELLO_KEEP_ALIVE_SECONDS",
+                float,
+                defaults.keep_alive_seconds,
+                minimum=1,
+                maximum=60,
             ),
             runtime_dir=Path(env["HELLO_RUNTIME_DIR"]) if env.get("HELLO_RUNTIME_DIR") else None,
             auth=reader.choice("HELLO_AUTH", ("none", "jwt"), defaults.auth),

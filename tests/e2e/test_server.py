@@ -19,7 +19,7 @@ import pytest
 
 from tests.e2e.conftest import StartServer
 from tests.support.dynalite import Dynalite
-from tests.support.server import ROOT, Reply, request
+from tests.support.server import ROOT, Reply, ServerProcess, request
 
 pytestmark = pytest.mark.e2e
 JSON = {"Content-Type": "application/json"}
@@ -194,3 +194,113 @@ def test_healthcheck_command_for_containers(start_server: StartServer) -> None:
     assert subprocess.run(command, env=env, check=False, timeout=10).returncode == 0
     server.stop()
     assert subprocess.run(command, env=env, check=False, timeout=10).returncode == 1
+
+
+def _workers(supervisor: int) -> list[int]:
+    (granian,) = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [
+        int(pid) for pid in Path(f"/proc/{granian}/task/{granian}/children").read_text().split()
+    ]
+
+
+def test_a_killed_worker_is_replaced_and_its_gauge_retired(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    server = start_server(HELLO_WORKERS="2", HELLO_THREADS="8", HELLO_STORAGE_TIMEOUT="20")
+    before = _workers(server.pid)
+    assert len(before) == 2
+    # PUTs held in flight by a database lock, so the dead worker dies with requests counted.
+    blocker = sqlite3.connect(tmp_path / "hello.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    with ThreadPoolExecutor(6) as pool:
+        futures = [
+            pool.submit(put, server.url, f"held{'x' * n}", "1990-01-01", 30) for n in range(6)
+        ]
+        deadline = time.monotonic() + 10
+        while metric(server.url, "hello_http_requests_in_flight") < 7:
+            assert time.monotonic() < deadline, "requests never got in flight"
+            time.sleep(0.05)
+        os.kill(before[0], signal.SIGKILL)
+        # The other worker keeps serving while the dead one is replaced.
+        assert request(server.url + "/healthz", timeout=5).status == 200
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        answers = [future.exception() or future.result().status for future in futures]
+    # Only the dead worker's in-flight requests are lost, as cut connections, never as 5xx.
+    assert all(a == 204 or isinstance(a, OSError) for a in answers), answers
+    deadline = time.monotonic() + 15
+    retired = "worker died; granian replaces it"
+    while (
+        len(_workers(server.pid)) < 2
+        or before[0] in _workers(server.pid)
+        or not any(line["message"] == retired for line in server.log_lines())
+    ):
+        assert time.monotonic() < deadline, f"worker not replaced: {_workers(server.pid)}"
+        time.sleep(0.1)
+    with pytest.raises(subprocess.TimeoutExpired):
+        server.wait(timeout=0.1)  # the supervisor never stopped
+    # Only this scrape is in flight: the dead worker's requests are no longer counted.
+    assert metric(server.url, "hello_http_requests_in_flight") == 1
+    assert put(server.url, "afterwards", "1990-01-01").status == 204
+
+
+def test_log_lines_stay_whole_on_a_slow_pipe(tmp_path: Path) -> None:
+    # stdout a pipe that a slow reader drains (a container log driver under pressure): the
+    # workers block on a full pipe, which is when a large write is split around another's.
+    pipe = tmp_path / "stdout.fifo"
+    os.mkfifo(pipe)
+    copy = tmp_path / "stdout.copy"
+
+    def read_slowly() -> None:
+        with pipe.open("rb") as source, copy.open("wb") as sink:
+            while chunk := source.read(512):
+                sink.write(chunk)
+                time.sleep(0.002)
+
+    reader = threading.Thread(target=read_slowly)
+    reader.start()
+    server = ServerProcess(
+        {"HELLO_SQLITE_PATH": str(tmp_path / "hello.sqlite3"), "HELLO_WORKERS": "3"}, pipe
+    )
+    try:
+        server.start()
+        with ThreadPoolExecutor(12) as pool:
+            statuses = list(
+                pool.map(
+                    lambda n: request(f"{server.url}/hello/nobody{'x' * (n % 9)}").status,
+                    range(3000),
+                )
+            )
+        assert statuses == [404] * 3000
+    finally:
+        server.stop()
+        reader.join(timeout=60)
+    lines = copy.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    broken = []
+    for line in lines[:-1]:
+        try:
+            json.loads(line)
+        except ValueError:
+            broken.append(line)
+    access = sum(b'"route": "/hello/<username>"' in line for line in lines)
+    assert not broken, f"{len(broken)} of {len(lines) - 1} lines are not JSON: {broken[:2]}"
+    assert access == 3000
+
+
+def test_a_forced_stop_exits_non_zero(start_server: StartServer, tmp_path: Path) -> None:
+    server = start_server(HELLO_SHUTDOWN_TIMEOUT="1", HELLO_STORAGE_TIMEOUT="60")
+    blocker = sqlite3.connect(tmp_path / "hello.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the PUT stays in flight past the shutdown timeout
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            held = pool.submit(put, server.url, "stuck", "1990-01-01", 60)
+            deadline = time.monotonic() + 10
+            while metric(server.url, "hello_http_requests_in_flight") < 2:
+                assert time.monotonic() < deadline, "the request never got in flight"
+                time.sleep(0.05)
+            server.signal(signal.SIGTERM)
+            assert server.wait(timeout=30) == 1, server.output()
+            assert isinstance(held.exception(), OSError)
+    finally:
+        blocker.close()

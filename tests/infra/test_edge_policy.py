@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hello_birthday.settings import Settings
 from tests.infra.terraform import (
     MODULES,
     blocks_of,
@@ -122,3 +123,10 @@ def test_alb_deletion_protection_follows_the_environment_input() -> None:
     assert default(ALB, "deletion_protection") is True
     stack_alb = module_call(MODULES / "stack", "alb")
     assert value(stack_alb, "deletion_protection") == "${var.deletion_protection}"
+
+
+def test_targets_keep_idle_connections_longer_than_the_alb() -> None:
+    # If the target closed first, the ALB could send a request on a connection being closed: 502.
+    alb_idle = value(resource(ALB, "aws_lb", "this"), "idle_timeout")
+    assert isinstance(alb_idle, int)
+    assert Settings().keep_alive_seconds >= alb_idle + 5

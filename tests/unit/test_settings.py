@@ -38,6 +38,7 @@ def test_every_variable_is_read() -> None:
             "HELLO_SHUTDOWN_TIMEOUT": "7.5",
             "HELLO_STORAGE_TIMEOUT": "0.5",
             "HELLO_RUNTIME_DIR": "/run/hello",
+            "HELLO_KEEP_ALIVE_SECONDS": "45",
         }
     )
     assert settings == Settings(
@@ -54,6 +55,7 @@ def test_every_variable_is_read() -> None:
         drain_seconds=0.0,
         shutdown_timeout=7.5,
         storage_timeout=0.5,
+        keep_alive_seconds=45.0,
         runtime_dir=Path("/run/hello"),
     )
 

@@ -160,6 +160,9 @@ resource "aws_lb" "this" {
   drop_invalid_header_fields = true
   enable_deletion_protection = var.deletion_protection
   desync_mitigation_mode     = "strictest"
+  # Shorter than the targets' keep-alive (HELLO_KEEP_ALIVE_SECONDS, 60 s), as AWS advises: the
+  # ALB then closes idle target connections first and never reuses one the target is closing.
+  idle_timeout = 50
 
   access_logs {
     bucket  = aws_s3_bucket.logs.id
