@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from hello_birthday.auth import Gate
 from hello_birthday.domain import ValidationError, greeting, parse_date_of_birth, parse_username
@@ -78,6 +79,17 @@ def put_date_of_birth(username: str) -> Response:
 
 
 def _json_object_body() -> dict[str, Any]:
+    coding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if coding != "identity":
+        # Decoding is not offered: a compressed body could expand far past the size limit, and
+        # a body merely labelled gzip must not be stored as if it were plain.
+        raise Problem(
+            415,
+            "unsupported-content-encoding",
+            "Unsupported Media Type",
+            "The body must not be content-coded; send it as identity (uncompressed).",
+            headers={"Accept-Encoding": "identity"},
+        )
     declared = request.headers.get("Content-Type")
     if declared is not None and not _is_json(request.mimetype):
         raise Problem(
@@ -87,6 +99,10 @@ def _json_object_body() -> dict[str, Any]:
             f"The body must be application/json, not {request.mimetype or declared!r}.",
         )
     raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY_BYTES:
+        # A body with no declared length (chunked, HTTP/2) is read up to one byte past the
+        # limit (app.py), so that one too long is refused rather than cut and parsed.
+        raise RequestEntityTooLarge()
     if not raw:
         raise _malformed("The request body is empty; send a JSON object with dateOfBirth.")
     try:

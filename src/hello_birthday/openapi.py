@@ -124,7 +124,8 @@ def build_document() -> dict[str, Any]:
             "version": version("hello-birthday"),
             "description": (
                 "Stores dates of birth and greets people. Every error is an RFC 9457 problem "
-                "document (application/problem+json)."
+                "document (application/problem+json). OPTIONS on any path answers 204 with "
+                "no body and the path's methods in Allow."
             ),
         },
         "paths": {
@@ -192,7 +193,13 @@ def build_document() -> dict[str, Any]:
                             PROBLEM_BASE + "unsupported-media-type",
                             "Unsupported Media Type",
                             "The body must be application/json, not 'text/plain'.",
-                        ),
+                        )
+                        | {
+                            "description": (
+                                "The body declares a media type other than JSON, or a "
+                                "Content-Encoding other than identity"
+                            )
+                        },
                         "503": unavailable,
                     },
                 },

@@ -62,9 +62,14 @@ def problem_response(
     request_id = request_id_var.get()
     if request_id is not None:
         body["requestId"] = request_id
-    response = Response(
-        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE
-    )
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        encoded = text.encode()
+    except UnicodeEncodeError:
+        # A detail can echo what the client sent, and JSON's \u escapes let a client send a
+        # lone surrogate, which UTF-8 cannot carry; escaped, it is valid JSON again.
+        encoded = json.dumps(body).encode()
+    response = Response(encoded, status=status, mimetype=PROBLEM_MEDIA_TYPE)
     response.headers["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():
         response.headers[name] = value
