@@ -43,7 +43,11 @@ def get_greeting(username: str) -> Response:
     """Greet a stored user with the days left until their birthday."""
     _gate().check_read()
     user = parse_username(username)
-    born = _repository().get(user.key)
+    repository = _repository()
+    born = repository.get(user.key)
+    if born is None and user.legacy_key is not None:
+        # Stored before keys folded width, and not written since (decision 0001).
+        born = repository.get(user.legacy_key)
     if born is None:
         raise Problem(
             404,

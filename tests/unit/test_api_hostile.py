@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -91,3 +92,27 @@ def test_a_content_coding_is_415_and_nothing_is_stored(
 
 def test_problem_mimetype_is_the_problem_one(client: FlaskClient) -> None:
     assert client.get("/hello//x").mimetype == PROBLEM
+
+
+def test_width_variants_are_one_user(client: FlaskClient, repository: SQLiteRepository) -> None:
+    assert (
+        put(client, "\uff41\uff4c\uff49\uff43\uff45", {"dateOfBirth": "1990-12-03"}).status_code
+        == 204
+    )
+    assert client.get("/hello/alice").get_json() == {
+        "message": "Hello, alice! Your birthday is in 5 day(s)"
+    }
+    assert put(client, "राम", {"dateOfBirth": "1990-12-03"}).status_code == 204
+
+
+def test_a_row_under_its_old_key_is_still_found(
+    client: FlaskClient, repository: SQLiteRepository
+) -> None:
+    # Before issue 16 the key was the NFC casefold: a full-width name kept its width.
+    repository.save("\uff42\uff4f\uff42", date(1990, 12, 3))
+    assert client.get("/hello/\uff42\uff4f\uff42").status_code == 200
+    put(client, "\uff42\uff4f\uff42", {"dateOfBirth": "1990-12-04"})
+    assert repository.get("bob") == date(1990, 12, 4)
+    assert client.get("/hello/\uff42\uff4f\uff42").get_json() == {
+        "message": "Hello, \uff42\uff4f\uff42! Your birthday is in 6 day(s)"
+    }
