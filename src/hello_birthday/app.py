@@ -99,6 +99,7 @@ def create_app(
         max_concurrent=max(1, settings.threads - 2),
         # A call older than one attempt's timeout is already being retried: storage is slow.
         slow_after=settings.storage_timeout,
+        on_refusal=lambda reason: metrics.storage_refusals.labels(reason).inc(),
     )
     zone = settings.zone
     drain_marker = settings.runtime_dir / ops.DRAIN_MARKER_NAME if settings.runtime_dir else None

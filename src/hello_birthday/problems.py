@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from hello_birthday.domain import ValidationError
 from hello_birthday.observability import request_id_var
 from hello_birthday.storage import StorageUnavailable
+from hello_birthday.storage.port import CallRefused
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "urn:hello-birthday:problem:"
@@ -102,7 +103,14 @@ def register_problem_handlers(app: Flask) -> None:
 
     @app.errorhandler(StorageUnavailable)
     def on_storage_unavailable(error: StorageUnavailable) -> Response:
-        _log.warning("storage unavailable", extra={"error": str(error)})
+        # Refusals are the breaker shedding or holding off, not storage failing this call:
+        # the operator must be able to tell the two apart.
+        if isinstance(error, CallRefused):
+            _log.warning(
+                "storage call refused", extra={"reason": error.reason, "error": str(error)}
+            )
+        else:
+            _log.warning("storage unavailable", extra={"error": str(error)})
         return problem_response(
             503,
             PROBLEM_BASE + "storage-unavailable",
