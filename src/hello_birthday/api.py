@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from hello_birthday.auth import Gate
 from hello_birthday.domain import ValidationError, greeting, parse_date_of_birth, parse_username
@@ -42,7 +43,11 @@ def get_greeting(username: str) -> Response:
     """Greet a stored user with the days left until their birthday."""
     _gate().check_read()
     user = parse_username(username)
-    born = _repository().get(user.key)
+    repository = _repository()
+    born = repository.get(user.key)
+    if born is None and user.legacy_key is not None:
+        # Stored before keys folded width, and not written since (decision 0001).
+        born = repository.get(user.legacy_key)
     if born is None:
         raise Problem(
             404,
@@ -78,6 +83,17 @@ def put_date_of_birth(username: str) -> Response:
 
 
 def _json_object_body() -> dict[str, Any]:
+    coding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if coding != "identity":
+        # Decoding is not offered: a compressed body could expand far past the size limit, and
+        # a body merely labelled gzip must not be stored as if it were plain.
+        raise Problem(
+            415,
+            "unsupported-content-encoding",
+            "Unsupported Media Type",
+            "The body must not be content-coded; send it as identity (uncompressed).",
+            headers={"Accept-Encoding": "identity"},
+        )
     declared = request.headers.get("Content-Type")
     if declared is not None and not _is_json(request.mimetype):
         raise Problem(
@@ -87,6 +103,10 @@ def _json_object_body() -> dict[str, Any]:
             f"The body must be application/json, not {request.mimetype or declared!r}.",
         )
     raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY_BYTES:
+        # A body with no declared length (chunked, HTTP/2) is read up to one byte past the
+        # limit (app.py), so that one too long is refused rather than cut and parsed.
+        raise RequestEntityTooLarge()
     if not raw:
         raise _malformed("The request body is empty; send a JSON object with dateOfBirth.")
     try:

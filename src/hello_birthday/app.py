@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from flask import Flask, Request, Response
-from werkzeug.routing import Rule
+from werkzeug.routing import MapAdapter, Rule
 
 from hello_birthday import api, auth, openapi, ops
 from hello_birthday.observability import (
@@ -45,6 +45,33 @@ class _RoutedRequest(Request):
             self.environ[ROUTE_ENVIRON_KEY] = rule.rule
 
 
+class _Service(Flask):
+    """Flask, with the answers the API documents where Flask's defaults differ."""
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        """Route an `Upgrade: websocket` request as the plain HTTP request it also is.
+
+        Werkzeug matches such a request only against websocket rules, and there are none, so
+        a GET answered 405 without GET in Allow. The service speaks no WebSocket and may
+        ignore an Upgrade (RFC 9110 section 7.8): it answers in HTTP/1.1 as it always does.
+        """
+        adapter = super().create_url_adapter(request)
+        if adapter is not None and request is not None:
+            adapter.websocket = False
+            adapter.url_scheme = request.scheme
+        return adapter
+
+    def make_default_options_response(self) -> Response:
+        """OPTIONS: 204 with Allow, no body and so no media type (Flask sends empty HTML)."""
+        response = super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        del response.headers["Content-Length"]
+        allowed = response.headers.get("Allow", "")
+        response.headers["Allow"] = ", ".join(sorted(allowed.split(", ")))
+        return response
+
+
 def create_app(
     settings: Settings,
     *,
@@ -53,9 +80,15 @@ def create_app(
 ) -> Flask:
     """Build the service from settings; tests may inject a repository or a clock."""
     configure_logging(settings.log_level)
-    app = Flask(__name__)
+    app = _Service(__name__)
     app.request_class = _RoutedRequest
-    app.config["MAX_CONTENT_LENGTH"] = api.MAX_BODY_BYTES
+    # One byte past the body limit: a body without a declared length is cut at this many bytes
+    # (Werkzeug cannot tell a cut one from a complete one), and api refuses any over the limit.
+    app.config["MAX_CONTENT_LENGTH"] = api.MAX_BODY_BYTES + 1
+    # `/hello//alice` would otherwise be a redirect to a URL built from the client's Host
+    # header; a path that is not a route is a 404 problem. No rule ends in a slash, so strict
+    # slashes never redirect either.
+    app.url_map.merge_slashes = False
     metrics_dir = settings.runtime_dir / "metrics" if settings.runtime_dir else None
     metrics = Metrics(metrics_dir)
     storage = InstrumentedRepository(repository or open_repository(settings), metrics)
@@ -66,6 +99,7 @@ def create_app(
         max_concurrent=max(1, settings.threads - 2),
         # A call older than one attempt's timeout is already being retried: storage is slow.
         slow_after=settings.storage_timeout,
+        on_refusal=lambda reason: metrics.storage_refusals.labels(reason).inc(),
     )
     zone = settings.zone
     drain_marker = settings.runtime_dir / ops.DRAIN_MARKER_NAME if settings.runtime_dir else None

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+# The ALB's header, e.g. Root=1-67891233-abcdef012345678912345678;Self=1-...: a client can send
+# its own, so only these characters (none needs escaping in JSON) and a bounded length.
+_SANE_TRACE_ID = re.compile(r"[A-Za-z0-9=;.:\-]{1,256}")
 # Label values must stay few: an arbitrary method from a client would be a new time series.
 _KNOWN_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 ROUTE_ENVIRON_KEY = "hello_birthday.route"
@@ -216,6 +219,13 @@ class Metrics:
             ["engine", "operation"],
             registry=self.registry,
         )
+        self.storage_refusals = Counter(
+            "hello_storage_refusals",
+            "Storage calls the breaker refused without trying, by reason: open after repeated "
+            "failures, or shedding while storage is slow.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.auth_failures = Counter(
             "hello_auth_failures",
             "Requests refused by authentication or authorisation, by reason.",
@@ -287,8 +297,16 @@ class AccessLog:
         self._logger = logging.getLogger(ACCESS_LOGGER)
         self._routes: dict[str, str] = {}
 
-    def write(self, request_id: str, method: str, route: str, status: int, elapsed: float) -> None:
-        """Log one request at INFO."""
+    def write(
+        self,
+        request_id: str,
+        method: str,
+        route: str,
+        status: int,
+        elapsed: float,
+        trace_id: str | None = None,
+    ) -> None:
+        """Log one request at INFO; trace_id is the ALB's X-Amzn-Trace-Id, when sane."""
         logger = self._logger
         if not logger.isEnabledFor(logging.INFO):
             return
@@ -298,11 +316,12 @@ class AccessLog:
             encoded_route = self._routes.get(route)
             if encoded_route is None:
                 encoded_route = self._routes[route] = _ENCODER.encode(route)
+            trace = "" if trace_id is None else f'"trace_id": "{trace_id}", '
             line = (
                 f'{{"time": "{format_log_time(time.time())}", "level": "INFO", '
                 f'"logger": "{ACCESS_LOGGER}", "message": "request", '
-                f'"request_id": "{request_id}", "method": "{method}", "route": {encoded_route}, '
-                f'"status": {status}, "duration_ms": {duration_ms!r}}}\n'
+                f'"request_id": "{request_id}", {trace}"method": "{method}", '
+                f'"route": {encoded_route}, "status": {status}, "duration_ms": {duration_ms!r}}}\n'
             )
             with handler.lock or contextlib.nullcontext():
                 try:
@@ -311,10 +330,9 @@ class AccessLog:
                     return
                 except (OSError, ValueError):
                     pass  # Logged below, so logging's own error handling reports it.
-        logger.info(
-            "request",
-            extra={"method": method, "route": route, "status": status, "duration_ms": duration_ms},
-        )
+        fields: dict[str, object] = {} if trace_id is None else {"trace_id": trace_id}
+        fields.update(method=method, route=route, status=status, duration_ms=duration_ms)
+        logger.info("request", extra=fields)
 
     def _lone_json_handler(self) -> logging.StreamHandler[Any] | None:
         """The handler a record would meet, when it is only configure_logging's one."""
@@ -391,5 +409,8 @@ class ObservedApp:
             if timed is None:
                 timed = self._timed[method, route] = self._metrics.latency.labels(method, route)
             timed.observe(elapsed)
-            self._access_log.write(request_id, method, route, int(status), elapsed)
+            trace_id = environ.get("HTTP_X_AMZN_TRACE_ID")
+            if trace_id is not None and not _SANE_TRACE_ID.fullmatch(trace_id):
+                trace_id = None
+            self._access_log.write(request_id, method, route, int(status), elapsed, trace_id)
             request_id_var.reset(token)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 
 from hello_birthday.api import MAX_BODY_BYTES
-from hello_birthday.domain import DATE_PATTERN, USERNAME_MAX_LENGTH, USERNAME_PATTERN
+from hello_birthday.domain import DATE_PATTERN, USERNAME_MAX_LENGTH, username_pattern
 from hello_birthday.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
 from hello_birthday.settings import Settings
 
@@ -86,15 +86,17 @@ def build_document() -> dict[str, Any]:
         "in": "path",
         "required": True,
         "description": (
-            f"1 to {USERNAME_MAX_LENGTH} Unicode letters (general category L), counted after "
-            "NFC normalisation. Case-insensitive: the key is the casefold of the NFC form; the "
+            f"1 to {USERNAME_MAX_LENGTH} letters, counted in code points after NFC "
+            "normalisation, where a letter is a Unicode letter (general category L) optionally "
+            "followed by combining marks (category M); it starts with a letter. Case- and "
+            "width-insensitive: the key is the NFKC casefold, so full-width alice is alice; the "
             "greeting echoes the name as written in the path."
         ),
         "schema": {
             "type": "string",
             "minLength": 1,
             "maxLength": USERNAME_MAX_LENGTH,
-            "pattern": USERNAME_PATTERN,
+            "pattern": username_pattern(),
         },
         "example": "alice",
     }
@@ -124,7 +126,8 @@ def build_document() -> dict[str, Any]:
             "version": version("hello-birthday"),
             "description": (
                 "Stores dates of birth and greets people. Every error is an RFC 9457 problem "
-                "document (application/problem+json)."
+                "document (application/problem+json). OPTIONS on any path answers 204 with "
+                "no body and the path's methods in Allow."
             ),
         },
         "paths": {
@@ -192,7 +195,13 @@ def build_document() -> dict[str, Any]:
                             PROBLEM_BASE + "unsupported-media-type",
                             "Unsupported Media Type",
                             "The body must be application/json, not 'text/plain'.",
-                        ),
+                        )
+                        | {
+                            "description": (
+                                "The body declares a media type other than JSON, or a "
+                                "Content-Encoding other than identity"
+                            )
+                        },
                         "503": unavailable,
                     },
                 },

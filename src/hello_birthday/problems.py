@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from hello_birthday.domain import ValidationError
 from hello_birthday.observability import request_id_var
 from hello_birthday.storage import StorageUnavailable
+from hello_birthday.storage.port import CallRefused
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "urn:hello-birthday:problem:"
@@ -62,9 +63,14 @@ def problem_response(
     request_id = request_id_var.get()
     if request_id is not None:
         body["requestId"] = request_id
-    response = Response(
-        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE
-    )
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        encoded = text.encode()
+    except UnicodeEncodeError:
+        # A detail can echo what the client sent, and JSON's \u escapes let a client send a
+        # lone surrogate, which UTF-8 cannot carry; escaped, it is valid JSON again.
+        encoded = json.dumps(body).encode()
+    response = Response(encoded, status=status, mimetype=PROBLEM_MEDIA_TYPE)
     response.headers["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -97,7 +103,14 @@ def register_problem_handlers(app: Flask) -> None:
 
     @app.errorhandler(StorageUnavailable)
     def on_storage_unavailable(error: StorageUnavailable) -> Response:
-        _log.warning("storage unavailable", extra={"error": str(error)})
+        # Refusals are the breaker shedding or holding off, not storage failing this call:
+        # the operator must be able to tell the two apart.
+        if isinstance(error, CallRefused):
+            _log.warning(
+                "storage call refused", extra={"reason": error.reason, "error": str(error)}
+            )
+        else:
+            _log.warning("storage unavailable", extra={"error": str(error)})
         return problem_response(
             503,
             PROBLEM_BASE + "storage-unavailable",

@@ -75,7 +75,8 @@ def test_a_waiting_call_gets_its_turn_while_storage_is_quick(inner: ControlledRe
 
 
 def test_a_waiting_call_is_refused_once_storage_is_slow(inner: ControlledRepository) -> None:
-    breaker = CircuitBreaker(inner, max_concurrent=1, slow_after=0.2)
+    refusals: list[str] = []
+    breaker = CircuitBreaker(inner, max_concurrent=1, slow_after=0.2, on_refusal=refusals.append)
     inner.gate = threading.Event()
     stuck = threading.Thread(target=breaker.get, args=("alice",))
     stuck.start()
@@ -90,6 +91,7 @@ def test_a_waiting_call_is_refused_once_storage_is_slow(inner: ControlledReposit
     inner.gate.set()
     stuck.join()
     assert breaker.get("alice") == date(1990, 1, 1)
+    assert refusals == ["shedding", "shedding"]
 
 
 def test_saves_go_through_the_breaker(inner: ControlledRepository) -> None:

@@ -15,6 +15,7 @@ from hello_birthday.domain import (
     birthday_in,
     days_until_birthday,
     greeting,
+    identity_key,
     parse_date_of_birth,
     parse_username,
 )
@@ -93,16 +94,59 @@ def test_greeting_wording_is_exact() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["a", "Alice", "Zoë", "Σωκράτης", "李小龙", "x" * 64, "ǅemal"])
+@pytest.mark.parametrize(
+    "name",
+    ["a", "Alice", "Zoë", "Σωκράτης", "李小龙", "x" * 64, "ǅemal", "राम", "مُحَمَّد", "Nguyễn"],
+)
 def test_valid_usernames(name: str) -> None:
     user = parse_username(name)
     assert user.display == name
-    assert user.key == unicodedata.normalize("NFC", name).casefold()
+    assert user.key == unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+def test_letters_with_combining_marks_are_letters() -> None:
+    # Devanagari vowel signs and Arabic harakat are category M: refused before issue 16.
+    assert parse_username("राम").key == "राम"
+    assert parse_username("\u0645\u064f\u062d\u064e\u0645\u0651\u064e\u062f").display
+    assert parse_username("e\u0301\u0302" * 21).key  # marks are counted in code points
+
+
+def test_width_folds_into_one_identity() -> None:
+    assert (
+        parse_username("\uff41\uff4c\uff49\uff43\uff45").key
+        == parse_username("alice").key
+        == "alice"
+    )
+    assert parse_username("\uff21\uff2c\uff29\uff23\uff25").key == "alice"
+    assert parse_username("ﬁsh").key == "fish"
+
+
+def test_old_keys_are_offered_only_when_they_differ() -> None:
+    assert (
+        parse_username("\uff41\uff4c\uff49\uff43\uff45").legacy_key
+        == "\uff41\uff4c\uff49\uff43\uff45"
+    )
+    assert parse_username("alice").legacy_key is None
+    assert parse_username("राम").legacy_key is None  # marks were refused: nothing stored
 
 
 @pytest.mark.parametrize(
     "name",
-    ["", "x" * 65, "bob1", "bob_smith", "bob-smith", "bob.smith", "bob smith", "bob😀", "١٢٣"],
+    [
+        "",
+        "x" * 65,
+        "bob1",
+        "bob_smith",
+        "bob-smith",
+        "bob.smith",
+        "bob smith",
+        "bob😀",
+        "١٢٣",
+        "\u0301",
+        "\u0301abc",
+        "\u093e\u092e",  # a vowel sign before any letter
+        "a" + "\u0301" * 65,  # 65 code points even after NFC
+    ],
 )
 def test_invalid_usernames(name: str) -> None:
     with pytest.raises(ValidationError) as raised:
@@ -127,11 +171,21 @@ def test_identity_is_case_insensitive() -> None:
     assert parse_username("STRASSE").key == parse_username("straße").key
 
 
+@given(st.text(min_size=1, max_size=64))
+def test_identity_key_is_stable_and_ignores_width(raw: str) -> None:
+    key = identity_key(raw)
+    assert identity_key(key) == key
+    assert identity_key(unicodedata.normalize("NFKD", raw)) == key
+
+
 @given(st.text(min_size=1, max_size=80))
-def test_username_accepted_exactly_when_all_letters(raw: str) -> None:
+def test_username_accepted_exactly_when_letters_with_marks(raw: str) -> None:
     normalised = unicodedata.normalize("NFC", raw)
-    expected = 1 <= len(normalised) <= 64 and all(
-        unicodedata.category(ch).startswith("L") for ch in normalised
+    categories = [unicodedata.category(ch) for ch in normalised]
+    expected = (
+        1 <= len(normalised) <= 64
+        and categories[0].startswith("L")
+        and all(c[0] in "LM" for c in categories)
     )
     try:
         parse_username(raw)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import ParamSpec, TypeVar
 
-from hello_birthday.storage.port import Repository, StorageUnavailable
+from hello_birthday.storage.port import CallRefused, Repository, StorageUnavailable
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -27,7 +27,8 @@ class CircuitBreaker:
     - after `threshold` failures in a row, calls are refused for `open_seconds` without
       trying storage.
 
-    Refusals are StorageUnavailable, which clients see as 503 with Retry-After.
+    Refusals are CallRefused, a StorageUnavailable that clients see as 503 with Retry-After;
+    on_refusal hears each one's reason, so they can be counted apart from storage's failures.
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class CircuitBreaker:
         threshold: int = 3,
         open_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        on_refusal: Callable[[str], object] = lambda reason: None,
     ) -> None:
         self.engine = inner.engine
         self._inner = inner
@@ -47,6 +49,7 @@ class CircuitBreaker:
         self._threshold = threshold
         self._open_seconds = open_seconds
         self._clock = clock
+        self._on_refusal = on_refusal
         self._changed = threading.Condition()
         self._started: dict[int, float] = {}
         self._call_ids = itertools.count()
@@ -90,13 +93,19 @@ class CircuitBreaker:
             while True:
                 now = self._clock()
                 if now < self._open_until:
-                    raise StorageUnavailable("storage failed repeatedly; not calling it for now")
+                    raise self._refused("open", "storage failed repeatedly; not calling it for now")
                 if len(self._started) < self._max_concurrent:
                     call_id = next(self._call_ids)
                     self._started[call_id] = now
                     return call_id
                 waited_longest = now - min(self._started.values())
                 if waited_longest >= self._slow_after:
-                    raise StorageUnavailable("storage is slow; too many calls are waiting on it")
+                    raise self._refused(
+                        "shedding", "storage is slow; too many calls are waiting on it"
+                    )
                 # Woken by a call leaving, or when the oldest call turns slow.
                 self._changed.wait(timeout=self._slow_after - waited_longest)
+
+    def _refused(self, reason: str, detail: str) -> CallRefused:
+        self._on_refusal(reason)
+        return CallRefused(reason, detail)

@@ -10,6 +10,14 @@ class StorageUnavailable(Exception):
     """Storage cannot answer now (down, throttled, timed out); the client should retry."""
 
 
+class CallRefused(StorageUnavailable):
+    """The breaker refused a call without trying storage: `reason` is "open" or "shedding"."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
 class Repository(Protocol):
     """Dates of birth by username key."""
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -49,10 +52,14 @@ class SQLiteRepository:
         self._pending: list[_Write] = []
         self._writer: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
+        self._wal_path = path.with_name(f"{path.name}-wal")
+        # The files each connection opened, to tell when the ones at the paths are others.
+        self._opened: dict[sqlite3.Connection, _Files] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
         with _translated_errors:
-            connection = self._connection()
+            connection = self._connect(create=True)
             connection.execute(_SCHEMA)
+            connection.close()
 
     def save(self, key: str, born: date) -> None:
         # Every commit costs an fsync of the WAL, however many rows it holds. So a save queues
@@ -78,8 +85,11 @@ class SQLiteRepository:
         return None if row is None else date.fromisoformat(row[0])
 
     def check(self) -> None:
+        # Readiness includes the files: a server answering from a deleted or replaced database
+        # serves data a restart would not have. A failing write alone does not make it unready
+        # (decision 0006).
         with _translated_errors:
-            self._connection().execute("SELECT 1 FROM birthdays LIMIT 1").fetchall()
+            self._connection(reconnect=False).execute("SELECT 1 FROM birthdays LIMIT 1").fetchall()
 
     def close(self) -> None:
         with self._lock:
@@ -94,6 +104,7 @@ class SQLiteRepository:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
+        self._opened.clear()
 
     def _commit_pending(self) -> None:
         """Commit every pending save in one transaction, then tell each how it went."""
@@ -101,6 +112,9 @@ class SQLiteRepository:
         try:
             connection = self._writer_connection()
             with self._other_processes_excluded():
+                # Checked under the lock that all writing processes share, so that no other
+                # process commits between the check and this batch's commit.
+                self._still_the_files(connection, on_mismatch=self._drop_writer)
                 # Taken once the locks are held, so that the saves which arrived meanwhile
                 # share this commit instead of each waiting for one of their own.
                 with _translated_errors:
@@ -113,7 +127,12 @@ class SQLiteRepository:
                 except BaseException:
                     self._roll_back(connection)
                     raise
+                # Committed into files that were unlinked meanwhile is not durable: refused.
+                self._still_the_files(connection, on_mismatch=self._drop_writer)
         except BaseException as error:
+            # A failed writer is opened afresh next time: one opened while the file was
+            # read-only stays read-only after the file is writable again.
+            self._drop_writer()
             if not batch:
                 batch = self._take_pending()
             message = str(error) if isinstance(error, StorageUnavailable) else f"sqlite: {error!r}"
@@ -129,12 +148,14 @@ class SQLiteRepository:
         return batch
 
     def _roll_back(self, connection: sqlite3.Connection) -> None:
-        """Leave no transaction open; drop the connection if SQLite cannot say it did."""
-        try:
+        """Leave no transaction open (the writer is dropped afterwards anyway)."""
+        with contextlib.suppress(sqlite3.Error):
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-        except sqlite3.Error:
-            connection.close()
+
+    def _drop_writer(self) -> None:
+        if self._writer is not None:
+            self._forget(self._writer)
             self._writer = None
 
     def _writer_connection(self) -> sqlite3.Connection:
@@ -142,6 +163,30 @@ class SQLiteRepository:
             with _translated_errors:
                 self._writer = self._connect()
         return self._writer
+
+    def _still_the_files(
+        self, connection: sqlite3.Connection, on_mismatch: Callable[[], None]
+    ) -> None:
+        """Raise StorageUnavailable if the files at the paths are not the ones this holds.
+
+        Deleting the -wal while the server runs unlinks the file the commits go to; deleting
+        or replacing the database file leaves the connection writing to one no restart will
+        open. Either way a save would be acknowledged and lost.
+        """
+        opened = self._opened.get(connection)
+        current = _Files.at(self._path, self._wal_path)
+        if opened is None or opened == current:
+            return
+        if opened.database == current.database:
+            # Only the -wal is gone or new: what was committed to the one this connection
+            # still has open is copied into the database file, so no acknowledged save is lost.
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        on_mismatch()
+        raise StorageUnavailable(
+            f"sqlite: the database files at {self._path} are not the ones open"
+            " (deleted or replaced); reopening them"
+        )
 
     def _other_processes_excluded(self) -> _WriterLock:
         if self._lock_fd is None:
@@ -153,8 +198,19 @@ class SQLiteRepository:
                 raise StorageUnavailable(f"sqlite: writer lock: {error}") from error
         return _WriterLock(self._lock_fd, self._timeout)
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self, *, reconnect: bool = True) -> sqlite3.Connection:
+        """This thread's reader, opened afresh when the files changed under the old one.
+
+        With reconnect=False the change is reported first (readiness says so once).
+        """
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            try:
+                self._still_the_files(connection, on_mismatch=self._drop_reader)
+            except StorageUnavailable:
+                if not reconnect:
+                    raise
+                connection = None
         if connection is None:
             connection = self._connect()
             self._local.connection = connection
@@ -162,16 +218,62 @@ class SQLiteRepository:
                 self._connections.append(connection)
         return connection
 
-    def _connect(self) -> sqlite3.Connection:
+    def _drop_reader(self) -> None:
+        connection: sqlite3.Connection = self._local.connection
+        self._local.connection = None
+        with self._lock:
+            self._connections.remove(connection)
+        self._forget(connection)
+
+    def _forget(self, connection: sqlite3.Connection) -> None:
+        self._opened.pop(connection, None)
+        with contextlib.suppress(sqlite3.Error):
+            connection.close()
+
+    def _connect(self, *, create: bool = False) -> sqlite3.Connection:
+        # Only the first open may create the database: once running, a missing file is a
+        # fault to report until the file is restored, not a reason to start an empty one.
+        target = str(self._path) if create else f"{self._path.resolve().as_uri()}?mode=rw"
         # Autocommit: a statement outside BEGIN ... COMMIT is its own transaction.
         connection = sqlite3.connect(
-            self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            target,
+            timeout=self._timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=not create,
         )
-        connection.execute("PRAGMA journal_mode=WAL")
-        # FULL syncs the WAL on every commit, so an acknowledged write survives power loss,
-        # not only a crash of the process.
-        connection.execute("PRAGMA synchronous=FULL")
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            # FULL syncs the WAL on every commit, so an acknowledged write survives power loss,
+            # not only a crash of the process.
+            connection.execute("PRAGMA synchronous=FULL")
+            # A read opens the -wal, so the files recorded are the ones this connection uses.
+            connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except BaseException:
+            connection.close()
+            raise
+        self._opened[connection] = _Files.at(self._path, self._wal_path)
         return connection
+
+
+@dataclass(frozen=True, slots=True)
+class _Files:
+    """Which files (device and inode) are at the database's and its -wal's paths."""
+
+    database: tuple[int, int] | None
+    wal: tuple[int, int] | None
+
+    @classmethod
+    def at(cls, database: Path, wal: Path) -> _Files:
+        return cls(_identity(database), _identity(wal))
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 class _Write:
