@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types; stubs not locked
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "hello-birthday"
@@ -71,7 +71,9 @@ class Chart:
 
     def template(self, value_set: str | None = None, **overrides: str) -> Result:
         """`helm template`; overrides are JSON values by dotted key (config.workers='2')."""
-        return self.helm("template", RELEASE, str(self.path), *self.values_args(value_set, overrides))
+        return self.helm(
+            "template", RELEASE, str(self.path), *self.values_args(value_set, overrides)
+        )
 
     def render(self, value_set: str | None = None, **overrides: str) -> list[Manifest]:
         result = self.template(value_set, **overrides)
