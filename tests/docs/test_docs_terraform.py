@@ -26,6 +26,10 @@ OUTSIDE_THE_ACCOUNT = {"clients", "github_actions"}
 NOT_DRAWN = {
     "aws_acm_certificate_validation": "a wait for DNS validation, part of the ACM certificate",
     "aws_default_security_group": "taken over only to strip its rules",
+    "aws_eks_pod_identity_association": (
+        "the EKS wiring (modules/eks-workload) is the other deployment; docs/architecture.md "
+        "compares it with the ECS one drawn"
+    ),
     "aws_kms_alias": "a name for the KMS key",
     "aws_route": "routing detail of the VPC",
     "aws_route_table": "routing detail of the VPC",
