@@ -78,6 +78,24 @@ def module_dirs() -> list[Path]:
     return sorted(p for p in MODULES.iterdir() if p.is_dir())
 
 
+def stack_module_dirs() -> list[Path]:
+    """The modules the environments instantiate, directly or through other modules.
+
+    A module no environment calls (eks-workload, for a cluster the stack does not own) is
+    applied by another root with its own credentials, so the pipeline's roles need nothing of it.
+    """
+    reached: set[Path] = set()
+    pending = [TERRAFORM / "envs" / env for env in ENVS]
+    while pending:
+        directory = pending.pop()
+        for call in blocks(directory, "module"):
+            target = (directory / value(call.body, "source")).resolve()
+            if target not in reached:
+                reached.add(target)
+                pending.append(target)
+    return sorted(reached)
+
+
 def blocks(directory: Path, kind: str) -> list[Block]:
     """All `kind` blocks of the configuration in `directory` (all its .tf files)."""
     found: list[Block] = []

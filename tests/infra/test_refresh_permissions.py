@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from tests.infra.terraform import MODULES, blocks, local, module_dirs, value
+from tests.infra.terraform import MODULES, blocks, local, stack_module_dirs, value
 
 OIDC = MODULES / "github-oidc"
 TABLE: dict[str, list[str]] = json.loads((OIDC / "refresh-actions.json").read_text())["types"]
@@ -22,7 +22,7 @@ TABLE: dict[str, list[str]] = json.loads((OIDC / "refresh-actions.json").read_te
 def _stack_types() -> set[str]:
     return {
         block.labels[0]
-        for directory in module_dirs()
+        for directory in stack_module_dirs()
         for kind in ("resource", "data")
         for block in blocks(directory, kind)
     }
