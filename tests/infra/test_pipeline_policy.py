@@ -60,3 +60,16 @@ def test_every_step_from_the_push_on_has_a_timeout() -> None:
         if "timeout-minutes" not in s and str(s.get("name")) != "Fail loudly"
     ]
     assert missing == []
+
+
+# scripts/loadtest seeds 20 users first; scripts/smoke sends 6 requests.
+SEEDS_AND_SMOKE = 26
+
+
+def test_stagings_waf_limit_admits_the_load_test_twice_in_one_window() -> None:
+    main = yaml.safe_load((GITHUB / "workflows" / "main.yml").read_text())
+    load = main["jobs"]["staging"]["with"]
+    per_run = load["loadtest-rate"] * load["loadtest-duration"] + SEEDS_AND_SMOKE
+    (stack,) = [b.body for b in blocks(TERRAFORM / "envs" / "staging", "module")]
+    # A re-run of the deploy within the WAF's 5-minute window sends all of it again.
+    assert value(stack, "waf_rate_limit") > 2 * per_run
