@@ -81,7 +81,7 @@ def fargate_options(config: dict[str, Any]) -> list[str]:
     if TMPFS in (config.get("Volumes") or {}):
         tmp = ["--image-volume", "bind"]
     else:
-        tmp = ["--tmpfs", f"{TMPFS}:rw,size=64m,mode=0755,uid=0,gid=0"]
+        tmp = ["--tmpfs", f"{TMPFS}:rw,size=64m,mode=0755"]  # root-owned, as on Fargate
     return [
         "--read-only",
         "--read-only-tmpfs=false",

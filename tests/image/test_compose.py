@@ -15,6 +15,7 @@ import yaml  # type: ignore[import-untyped]  # PyYAML ships no types; stubs not 
 
 from tests.image.conftest import Container
 from tests.image.engine import TMPFS, podman, run_options
+from tests.image.fargate import fargate_task
 from tests.support.dynalite import Dynalite
 from tests.support.ports import free_port
 
@@ -52,7 +53,7 @@ def test_service_runs_as_in_ecs(services: dict[str, Any]) -> None:
     assert app["cap_drop"] == ["ALL"]
     assert app["environment"]["HELLO_STORAGE"] == "dynamodb"
     # The server may take drain (5 s) + shutdown timeout (20 s) after SIGTERM.
-    assert app["stop_grace_period"] == "30s"
+    assert app["stop_grace_period"] == f"{fargate_task().stop_timeout}s"
 
 
 def test_service_is_published_on_loopback_only(services: dict[str, Any]) -> None:

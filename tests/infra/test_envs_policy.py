@@ -220,6 +220,11 @@ def test_deploy_role_writes_are_scoped() -> None:
     for sid, statement in by_sid.items():
         if value(statement, "resources") == ["*"]:
             assert sid in {"RefreshStack", "EcrLogin", "RegisterTaskDefinitions"}, sid
+    # skip_destroy keeps old revisions, so nothing needs to deregister; unscoped, it would
+    # reach every task definition in the account.
+    listed = [value(s, "actions") for s in by_sid.values()]
+    granted = [a for actions in listed if isinstance(actions, list) for a in actions]
+    assert "ecs:DeregisterTaskDefinition" not in granted
     assert value(by_sid["RefreshStack"], "actions") == "${local.refresh_actions}"
     refresh = local(OIDC, "refresh_actions")
     writes = [a for a in refresh if not READ_ONLY.match(a)]

@@ -17,8 +17,11 @@ module "stack" {
   cpu           = 1024
   memory        = 2048
   desired_count = 2
-  min_capacity  = 2
-  max_capacity  = 6
+
+  # Per client address per 5 minutes; the pipeline does not load test prod.
+  waf_rate_limit = 2000
+  min_capacity   = 2
+  max_capacity   = 6
 
   domain_name     = var.domain_name
   route53_zone_id = var.route53_zone_id

@@ -17,8 +17,12 @@ module "stack" {
   cpu           = 512
   memory        = 1024
   desired_count = 1
-  min_capacity  = 1
-  max_capacity  = 2
+
+  # The pipeline's load test (main.yml: 20/s for 60 s, plus seeds and the smoke
+  # test) comes from one address; a re-run within 5 minutes doubles it.
+  waf_rate_limit = 3000
+  min_capacity   = 1
+  max_capacity   = 2
 
   domain_name     = var.domain_name
   route53_zone_id = var.route53_zone_id

@@ -4,8 +4,10 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = "~> 6.0"
+      source = "hashicorp/aws"
+      # Exactly the version staging ran and tools/tf_schema validated: a range
+      # would let each init pick a newer 6.x.
+      version = "6.69.1"
     }
   }
 

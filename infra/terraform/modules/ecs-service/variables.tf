@@ -161,13 +161,16 @@ variable "shutdown_timeout_seconds" {
 }
 
 variable "stop_timeout_seconds" {
-  description = "Container stopTimeout: time between SIGTERM and SIGKILL; must cover drain plus shutdown timeout."
+  description = "Container stopTimeout: time between SIGTERM and SIGKILL; must cover the drain, the shutdown timeout and the supervisor's own 5 s kill margin, with 5 s to spare."
   type        = number
-  default     = 30
+  default     = 40
 
   validation {
-    condition     = var.stop_timeout_seconds > var.drain_seconds + var.shutdown_timeout_seconds && var.stop_timeout_seconds <= 120
-    error_message = "stop_timeout_seconds must exceed drain_seconds + shutdown_timeout_seconds (or requests are cut off by SIGKILL) and Fargate allows at most 120."
+    # The supervisor waits drain + shutdown timeout + 5 s before it kills the
+    # server itself; SIGKILL from ECS must come later still, or the supervisor's
+    # clean exit and its last log lines are cut off.
+    condition     = var.stop_timeout_seconds >= var.drain_seconds + var.shutdown_timeout_seconds + 10 && var.stop_timeout_seconds <= 120
+    error_message = "stop_timeout_seconds must be at least drain_seconds + shutdown_timeout_seconds + 10 (the supervisor's 5 s kill margin and 5 s to spare) and Fargate allows at most 120."
   }
 }
 

@@ -20,7 +20,7 @@ locals {
     [for pair in setproduct(local.repository_subjects, var.github_branches) : "${pair[0]}:ref:refs/heads/${pair[1]}"],
     [for pair in setproduct(local.repository_subjects, var.github_environments) : "${pair[0]}:environment:${pair[1]}"],
   )
-  plan_subjects = [for r in local.repository_subjects : "${r}:pull_request"]
+  plan_subjects    = [for r in local.repository_subjects : "${r}:pull_request"]
   state_bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.state_bucket_name}"
   state_object_arn = "${local.state_bucket_arn}/${var.state_key}"
 
@@ -155,9 +155,13 @@ data "aws_iam_policy_document" "deploy" {
     resources = [var.ecr_repository_arn]
   }
 
+  # No DeregisterTaskDefinition: the task definition has skip_destroy, so an
+  # apply leaves old revisions registered (they are the rollback targets), and
+  # the action cannot be scoped to one family, so it would let the pipeline
+  # deregister any task definition in the account.
   statement {
     sid       = "RegisterTaskDefinitions"
-    actions   = ["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:TagResource"]
+    actions   = ["ecs:RegisterTaskDefinition", "ecs:TagResource"]
     resources = ["*"]
   }
 

@@ -149,3 +149,9 @@ variable "github_repository_ids" {
   })
   default = null
 }
+
+variable "waf_rate_limit" {
+  description = "Requests per client IP per 5-minute window before WAF blocks it. Staging's must leave room for two runs of the pipeline's load test within one window (a re-run), which all come from one runner address."
+  type        = number
+  default     = 2000
+}
