@@ -78,6 +78,7 @@ def test_what_granian_answers_before_the_application_sees_a_request(
         (b"GARBAGE\r\n\r\n", b"400"),
         (b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n", b"400"),
         (b"GET /hello/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", b"414"),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 2_000_000 + b"\r\n\r\n", b"431"),
     ):
         head, _, body = _raw(server.port, sent).partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 " + status), head

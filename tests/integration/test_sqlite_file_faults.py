@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +54,10 @@ def test_a_deleted_wal_refuses_writes_keeps_acknowledged_ones_and_recovers(
 ) -> None:
     store.save("before", BORN)
     assert store.get("before") == BORN  # a reader holds the files too
+    # Another worker's connection: closing ours is then not the last close, which would have
+    # checkpointed the unlinked -wal on its own.
+    other_worker = sqlite3.connect(sqlite_path)
+    other_worker.execute("SELECT 1 FROM birthdays").fetchall()
     wal = sqlite_path.with_name(sqlite_path.name + "-wal")
     wal.unlink()
     with pytest.raises(StorageUnavailable, match="not the ones open"):
@@ -63,6 +68,7 @@ def test_a_deleted_wal_refuses_writes_keeps_acknowledged_ones_and_recovers(
     store.save("after", BORN)
     store.check()
     store.close()
+    other_worker.close()
     # A restart sees every write that was acknowledged, none that was refused.
     assert _rows(sqlite_path) == {"before", "after"}
 
@@ -126,3 +132,29 @@ def test_a_writer_opened_read_only_writes_once_the_file_is_writable(
     finally:
         store.close()
     assert _rows(sqlite_path) == {"after"}
+
+
+class _WalDeletedMidBatch(SQLiteRepository):
+    """Real SQLite whose -wal is unlinked inside the next batch, after BEGIN, before COMMIT."""
+
+    delete_next = False
+
+    def _take_pending(self) -> list[Any]:
+        if self.delete_next:
+            self.delete_next = False
+            self._path.with_name(self._path.name + "-wal").unlink()
+        return super()._take_pending()
+
+
+def test_a_wal_deleted_during_the_commit_is_not_acknowledged(sqlite_path: Path) -> None:
+    store = _WalDeletedMidBatch(sqlite_path, timeout=1)
+    try:
+        store.save("before", BORN)
+        store.delete_next = True
+        with pytest.raises(StorageUnavailable, match="not the ones open"):
+            store.save("during", BORN)
+        store.save("after", BORN)
+    finally:
+        store.close()
+    # What the unlinked -wal held was copied into the database before the writer let go of it.
+    assert {"before", "after"} <= _rows(sqlite_path)
