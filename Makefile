@@ -59,7 +59,7 @@ typecheck: $(SYNCED) ## mypy --strict over src and tests
 	$(VENV)/bin/mypy
 
 .PHONY: test-python
-test-python: $(SYNCED) $(NODE_READY) shellcheck-tool ## Every pytest tier (unit, integration, e2e, contract fuzzing, docs, infra policy) with branch coverage >= 90%
+test-python: $(SYNCED) $(NODE_READY) shellcheck-tool prometheus-tool ## Every pytest tier (unit, integration, e2e, contract fuzzing, docs, infra policy) with branch coverage >= 90%
 	@rm -f .coverage .coverage.*
 	$(VENV)/bin/coverage run -m pytest
 	@$(VENV)/bin/coverage combine -q
@@ -135,6 +135,11 @@ rollback: $(SYNCED) ## Roll an ECS service back: make rollback CLUSTER=... SERVI
 .PHONY: shellcheck-tool
 shellcheck-tool:
 	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
+
+# promtool checks and unit-tests the Prometheus rules (tests/integration/test_prometheus_rules.py).
+.PHONY: prometheus-tool
+prometheus-tool:
+	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; }
 
 .PHONY: workflow-lint
 workflow-lint: $(SYNCED) shellcheck-tool ## Lint .github offline: actionlint, zizmor, yamllint, SHA pins

@@ -101,6 +101,7 @@ def create_app(
         slow_after=settings.storage_timeout,
         on_refusal=lambda reason: metrics.storage_refusals.labels(reason).inc(),
     )
+    metrics.threads.set(settings.workers * settings.threads)
     zone = settings.zone
     drain_marker = settings.runtime_dir / ops.DRAIN_MARKER_NAME if settings.runtime_dir else None
     app.extensions.update(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no types; stubs not locked
+import yaml
 from flask import Flask
 
 from hello_birthday import server

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no types; stubs not locked
+import yaml
 
 from tests.image.conftest import Container
 from tests.image.engine import TMPFS, podman, run_options

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no types; stubs not locked
+import yaml
 
 from tests.infra.terraform import (
     MODULES,

@@ -149,6 +149,19 @@ def test_metrics_use_route_templates_never_usernames(client: FlaskClient) -> Non
     assert 'hello_storage_operation_duration_seconds_count{engine="sqlite",operation="get"}' in text
 
 
+def test_metrics_carry_what_the_alerts_divide_by(sqlite_path: Path) -> None:
+    settings = Settings(sqlite_path=sqlite_path, workers=3, threads=5)
+    text = (
+        create_app(settings, clock=lambda: TODAY)
+        .test_client()
+        .get("/metrics")
+        .get_data(as_text=True)
+    )
+    # Saturation is in-flight over this; the latency SLO counts requests at or under 0.3 s.
+    assert "hello_http_threads 15.0" in text
+    assert 'le="0.3"' in text
+
+
 def test_one_json_log_line_per_request_without_dates_of_birth(
     capsys: pytest.CaptureFixture[str], repository: SQLiteRepository
 ) -> None:
