@@ -48,8 +48,6 @@ locals {
     "ecr:ListTagsForResource",
     "ecs:Describe*",
     "ecs:List*",
-    # modules/eks-workload, for an environment that deploys the Helm chart's AWS side.
-    "eks:DescribePodIdentityAssociation",
     "elasticloadbalancing:Describe*",
     "iam:GetOpenIDConnectProvider",
     "iam:GetRole",
