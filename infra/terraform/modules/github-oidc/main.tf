@@ -20,7 +20,7 @@ locals {
     [for pair in setproduct(local.repository_subjects, var.github_branches) : "${pair[0]}:ref:refs/heads/${pair[1]}"],
     [for pair in setproduct(local.repository_subjects, var.github_environments) : "${pair[0]}:environment:${pair[1]}"],
   )
-  plan_subjects = [for r in local.repository_subjects : "${r}:pull_request"]
+  plan_subjects    = [for r in local.repository_subjects : "${r}:pull_request"]
   state_bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.state_bucket_name}"
   state_object_arn = "${local.state_bucket_arn}/${var.state_key}"
 

@@ -33,7 +33,7 @@ resource "aws_cloudwatch_metric_alarm" "http_5xx_rate" {
   ok_actions          = local.alarm_actions
 
   metric_query {
-    id          = "rate"
+    id = "rate"
     # The target group's RequestCount counts only requests the ALB gave to a
     # target, and is not reported at all when no target is registered: with it
     # alone as the denominator the ALB's own 503s of a total outage divide by

@@ -108,17 +108,17 @@ module "service" {
 module "github_oidc" {
   source = "../github-oidc"
 
-  name                 = "${local.name}-github-deploy"
+  name                  = "${local.name}-github-deploy"
   github_repository     = var.github_repository
   github_repository_ids = var.github_repository_ids
-  github_environments  = [var.environment]
-  create_oidc_provider = var.create_github_oidc_provider
-  create_plan_role     = var.create_github_plan_role
-  ecr_repository_arn   = module.ecr.repository_arn
-  ecs_service_arn      = module.service.service_arn
-  pass_role_arns       = [module.service.task_role_arn, module.service.execution_role_arn]
-  stack_bucket_prefix  = module.alb.log_bucket_prefix
-  state_bucket_name    = var.state_bucket_name
-  state_key            = var.state_key
-  state_kms_key_arn    = var.state_kms_key_arn
+  github_environments   = [var.environment]
+  create_oidc_provider  = var.create_github_oidc_provider
+  create_plan_role      = var.create_github_plan_role
+  ecr_repository_arn    = module.ecr.repository_arn
+  ecs_service_arn       = module.service.service_arn
+  pass_role_arns        = [module.service.task_role_arn, module.service.execution_role_arn]
+  stack_bucket_prefix   = module.alb.log_bucket_prefix
+  state_bucket_name     = var.state_bucket_name
+  state_key             = var.state_key
+  state_kms_key_arn     = var.state_kms_key_arn
 }
