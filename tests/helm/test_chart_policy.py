@@ -257,6 +257,18 @@ def test_pre_stop_drain_and_shutdown_fit_in_the_grace_period(
     assert delay >= math.ceil(drain_and_shutdown)
 
 
+def test_the_alb_closes_idle_connections_before_the_pod_does(chart: Chart) -> None:
+    manifests = chart.render("production")
+    attributes = one(manifests, "Ingress")["metadata"]["annotations"][
+        "alb.ingress.kubernetes.io/load-balancer-attributes"
+    ]
+    idle = int(attributes.removeprefix("idle_timeout.timeout_seconds="))
+    assert idle < float(env(manifests)["HELLO_KEEP_ALIVE_SECONDS"])
+    refused = chart.template("production", **{"config.keepAliveSeconds": "40"})
+    assert refused.code != 0
+    assert "idleTimeoutSeconds must be below config.keepAliveSeconds" in refused.stderr
+
+
 # ------------------------------------------------------------------ security and images
 
 
