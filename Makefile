@@ -78,7 +78,7 @@ dynamodb-local: $(SYNCED) $(NODE_READY) ## dynalite on 127.0.0.1:8000 with the t
 # --- docs --------------------------------------------------------------------
 
 .PHONY: diagram
-diagram: $(SYNCED) ## Draw docs/architecture.png and docs/delivery-flow.png offline with Graphviz
+diagram: $(SYNCED) ## Draw the architecture pictures (docs/*.png) offline with Graphviz
 	@command -v dot >/dev/null || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
 	$(PY) docs/architecture.py render
 

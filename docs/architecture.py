@@ -57,29 +57,41 @@ PNG_TEXT_KEY = "hello-birthday:dot-sha256"
 # on where the virtualenv lives, so that prefix is cut off.
 _ICON_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(diagrams.__file__))) + os.sep
 
-GREY = "#7B8894"
-ORANGE = "#E8710A"
+# One colour per kind of edge, the same in every picture; each legend names the kinds drawn.
+REQUEST = ("#1A73E8", "solid", "a request and the call it makes")
+CONTROL = ("#5F6368", "solid", "changes or starts something")
+IMAGE = ("#9334E6", "dashed", "container image pulled")
+LOGS = ("#E8710A", "dashed", "log lines written")
+METRICS = ("#188038", "solid", "metrics read")
+ALERT = ("#D93025", "bold", "alarm fires")
+MAY_TOUCH = ("#5F6368", "solid", "IAM role may call")
+ENCRYPTS = ("#B06000", "dashed", "KMS key encrypts")
+
+EdgeKind = tuple[str, str, str]
 
 
-def request(label: str = "") -> Any:
-    return Edge(label=label, color="#1A73E8", style="bold")
+def edge(kind: EdgeKind, **attrs: str) -> Any:
+    colour, style, _ = kind
+    return Edge(color=colour, style=style, penwidth="2", **attrs)
 
 
-def data(label: str = "") -> Any:
-    return Edge(label=label, color="#188038", style="bold")
-
-
-def control(label: str = "") -> Any:
-    return Edge(label=label, color=GREY, style="dashed")
-
-
-def telemetry(label: str = "") -> Any:
-    return Edge(label=label, color=ORANGE, style="dashed")
-
-
-def aside(label: str = "", color: str = GREY) -> Any:
-    """A dashed edge that Graphviz may not use to rank nodes, so it cannot bend the layout."""
-    return Edge(label=label, color=color, style="dashed", constraint="false")
+def legend(*kinds: EdgeKind) -> None:
+    """A key of the edge kinds drawn, as one text node: no edge of its own to get in the way."""
+    rows = "".join(
+        f'<TR><TD ALIGN="LEFT"><FONT COLOR="{colour}" POINT-SIZE="16">'
+        f"{'- - - - -' if style == 'dashed' else '&#8212;&#8212;&#8212;'}</FONT></TD>"
+        f'<TD ALIGN="LEFT">{meaning}</TD></TR>'
+        for colour, style, meaning in kinds
+    )
+    table = (
+        '<<TABLE BORDER="1" COLOR="#BDC1C6" CELLBORDER="0" CELLSPACING="2" CELLPADDING="4">'
+        f'<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>{rows}</TABLE>>'
+    )
+    with Cluster("Key"):
+        # diagrams gives every node a fixed icon-sized box; the key sizes to its text.
+        diagrams.getcluster().dot.node(
+            "legend", label=table, shape="plaintext", fixedsize="false", width="0", height="0"
+        )
 
 
 @dataclass
@@ -93,73 +105,120 @@ class Canvas:
         return icon(label, nodeid=node_id)
 
 
-def draw_architecture(c: Canvas) -> None:
-    """Route 53 -> WAF -> ALB -> Fargate tasks in private subnets -> DynamoDB, and what runs it."""
+AZS = ("a", "b", "c")
+
+
+def draw_request_path(c: Canvas) -> None:
+    """How does a request reach the data? Client -> edge -> ALB -> tasks -> endpoint -> table."""
     clients = c.node(Users, "clients", "API clients")
-    with Cluster("GitHub"):
-        actions = c.node(GithubActions, "github_actions", "GitHub Actions\ndeploy workflow")
-    with Cluster("AWS, one region; one such stack per environment"):
-        with Cluster("Entry"):
-            dns = c.node(Route53, "route53", "Route 53\nalias record", "aws_route53_record")
-            waf = c.node(
-                WAF,
-                "waf",
-                "WAF web ACL\nrate limit + managed rules",
-                "aws_wafv2_web_acl",
-                "aws_wafv2_web_acl_association",
-            )
-            cert = c.node(ACM, "acm", "ACM certificate\n(DNS-validated)", "aws_acm_certificate")
-            user_pool = c.node(
-                Cognito,
-                "cognito",
-                "Cognito user pool\n(when enable_auth)",
-                "aws_cognito_user_pool",
-                "aws_cognito_user_pool_client",
-                "aws_cognito_user_group",
-            )
+    with Cluster("AWS, one region (one stack per environment)"):
+        dns = c.node(Route53, "route53", "Route 53\nalias record", "aws_route53_record")
+        waf = c.node(
+            WAF,
+            "waf",
+            "WAF web ACL\nrate limit + managed rules",
+            "aws_wafv2_web_acl",
+            "aws_wafv2_web_acl_association",
+        )
         with Cluster("VPC: 2 AZs in staging, 3 in prod"):
             with Cluster("Public subnets"):
-                igw = c.node(InternetGateway, "igw", "Internet gateway", "aws_internet_gateway")
                 alb = c.node(
                     ALB,
                     "alb",
-                    "ALB\nHTTPS :443 (:80 redirects)",
+                    "ALB, HTTPS :443\n(:80 redirects)\ntarget group :8080",
                     "aws_lb",
                     "aws_lb_listener",
                     "aws_lb_target_group",
                 )
             with Cluster("Private subnets, no route to the internet"):
-                with Cluster("ECS cluster"):
-                    service = c.node(
-                        ElasticContainerServiceService,
-                        "ecs_service",
-                        "ECS service\nrolling + circuit breaker",
-                        "aws_ecs_cluster",
-                        "aws_ecs_service",
-                    )
-                    tasks = [
-                        c.node(
-                            FargateTask,
-                            f"task_az_{zone}",
-                            f"Fargate task (ARM64)\nAZ {zone}",
-                            "aws_ecs_task_definition",
+                tasks = []
+                for zone in AZS:
+                    with Cluster(f"AZ {zone}" + (" (prod)" if zone == "c" else "")):
+                        tasks.append(
+                            c.node(
+                                FargateTask,
+                                f"task_az_{zone}",
+                                "Fargate task\nARM64",
+                                "aws_ecs_task_definition",
+                            )
                         )
-                        for zone in ("a", "b")
-                    ]
-                with Cluster("VPC endpoints"):
-                    ddb_gateway = c.node(
-                        Endpoint, "vpce_dynamodb", "DynamoDB\ngateway endpoint", "aws_vpc_endpoint"
-                    )
-                    s3_gateway = c.node(
-                        Endpoint, "vpce_s3", "S3\ngateway endpoint", "aws_vpc_endpoint"
-                    )
-                    interface = c.node(
-                        Endpoint,
-                        "vpce_interface",
-                        "Interface endpoints\necr.api, ecr.dkr, logs\n(+ cognito-idp)",
-                        "aws_vpc_endpoint",
-                    )
-            flow_logs = c.node(VPCFlowLogs, "flow_logs", "VPC flow logs", "aws_flow_log")
+                gateway = c.node(
+                    Endpoint,
+                    "vpce_dynamodb",
+                    "DynamoDB\ngateway endpoint",
+                    "aws_vpc_endpoint",
+                )
+        table = c.node(
+            DynamodbTable,
+            "dynamodb",
+            "DynamoDB table\nGetItem / PutItem\non-demand, PITR",
+            "aws_dynamodb_table",
+        )
+    legend(REQUEST)
+
+    clients >> edge(REQUEST) >> dns
+    clients >> edge(REQUEST) >> waf >> edge(REQUEST) >> alb
+    alb >> edge(REQUEST) >> tasks
+    tasks >> edge(REQUEST) >> gateway >> edge(REQUEST) >> table
+
+
+def draw_control_plane(c: Canvas) -> None:
+    """How does a commit become running tasks? Pipeline -> OIDC role -> ECR, state, ECS."""
+    with Cluster("GitHub"):
+        actions = c.node(GithubActions, "github_actions", "GitHub Actions\ndeploy workflow")
+    with Cluster("AWS account"):
+        with Cluster("Identity"):
+            oidc = c.node(
+                IAMRole,
+                "oidc_provider",
+                "GitHub OIDC provider",
+                "aws_iam_openid_connect_provider",
+            )
+            deploy = c.node(
+                IAMRole,
+                "deploy_role",
+                "Deploy role per environment\n(read-only plan role for PRs)",
+                "aws_iam_role",
+                "aws_iam_role_policy",
+            )
+        state = c.node(
+            SimpleStorageServiceS3Bucket,
+            "terraform_state",
+            "Terraform state\nS3 + KMS (bootstrap)",
+            "aws_s3_bucket",
+            "aws_kms_key",
+        )
+        registry = c.node(
+            ECR,
+            "ecr",
+            "ECR repository\nimmutable tags, scan on push",
+            "aws_ecr_repository",
+            "aws_ecr_lifecycle_policy",
+        )
+        with Cluster("ECS cluster"):
+            service = c.node(
+                ElasticContainerServiceService,
+                "ecs_service",
+                "ECS service\nrolling update,\ncircuit breaker + alarm rollback",
+                "aws_ecs_cluster",
+                "aws_ecs_service",
+            )
+            tasks = c.node(
+                FargateTask,
+                "tasks",
+                "Fargate tasks\n(new task definition)",
+                "aws_ecs_task_definition",
+            )
+        target_group = c.node(
+            ALB, "target_group", "ALB target group\nregisters the new tasks", "aws_lb_target_group"
+        )
+        with Cluster("VPC endpoints"):
+            interface = c.node(
+                Endpoint, "vpce_ecr", "ecr.api, ecr.dkr\ninterface endpoints", "aws_vpc_endpoint"
+            )
+            s3_gateway = c.node(
+                Endpoint, "vpce_s3", "S3 gateway endpoint\n(image layers)", "aws_vpc_endpoint"
+            )
         scaling = c.node(
             ApplicationAutoScaling,
             "autoscaling",
@@ -167,98 +226,139 @@ def draw_architecture(c: Canvas) -> None:
             "aws_appautoscaling_target",
             "aws_appautoscaling_policy",
         )
-        with Cluster("Data"):
-            table = c.node(
-                DynamodbTable, "dynamodb", "DynamoDB table\non-demand, PITR", "aws_dynamodb_table"
-            )
-            registry = c.node(
-                ECR,
-                "ecr",
-                "ECR repository\nimmutable tags, scan on push",
-                "aws_ecr_repository",
-                "aws_ecr_lifecycle_policy",
-            )
-            access_logs = c.node(
-                SimpleStorageServiceS3Bucket,
-                "alb_logs",
-                "S3 bucket\nALB access logs",
-                "aws_s3_bucket",
-            )
-        with Cluster("Identity and keys"):
-            roles = c.node(
-                IAMRole,
-                "task_roles",
-                "Task role: the table only\nExecution role: pull + logs",
-                "aws_iam_role",
-                "aws_iam_role_policy",
-            )
-            deploy = c.node(
-                IAMRole,
-                "deploy_role",
-                "GitHub OIDC provider\ndeploy role (per environment),\n"
-                "read-only plan role\n(PRs, staging only)",
-                "aws_iam_openid_connect_provider",
-                "aws_iam_role",
-            )
-            key = c.node(KeyManagementService, "kms", "KMS key\nrotated yearly", "aws_kms_key")
-            state = c.node(
-                SimpleStorageServiceS3Bucket,
-                "terraform_state",
-                "Terraform state\nS3 + KMS (bootstrap)",
-                "aws_s3_bucket",
-                "aws_kms_key",
-            )
-        with Cluster("Observability"):
-            logs = c.node(
-                CloudwatchLogs,
-                "logs",
-                "CloudWatch Logs\napp, WAF, flow logs",
-                "aws_cloudwatch_log_group",
-            )
-            metrics = c.node(
-                Cloudwatch,
-                "dashboard",
-                "CloudWatch metrics\n+ dashboard",
-                "aws_cloudwatch_dashboard",
-            )
-            alarms = c.node(
-                CloudwatchAlarm, "alarms", "CloudWatch alarms\n(6)", "aws_cloudwatch_metric_alarm"
-            )
-            topic = c.node(
-                SimpleNotificationServiceSnsTopic,
-                "sns",
-                "SNS topic\non-call email",
-                "aws_sns_topic",
-                "aws_sns_topic_subscription",
-            )
+        alarms = c.node(
+            CloudwatchAlarm,
+            "deployment_alarms",
+            "Deployment alarms\n5xx rate, p99 latency",
+            "aws_cloudwatch_metric_alarm",
+        )
+    legend(CONTROL, IMAGE)
 
-    # The request path decides the layout; every other edge is drawn without moving it.
-    clients >> request("DNS") >> dns
-    clients >> request("HTTPS") >> waf >> request() >> alb
-    alb >> request("HTTP :8080") >> tasks
-    tasks >> data("GetItem, PutItem") >> ddb_gateway >> data() >> table
-    # What keeps it running.
-    igw - aside() - alb
-    cert >> aside() >> alb
-    clients >> aside("sign-in") >> user_pool
-    scaling >> control() >> service >> control() >> tasks
-    roles >> aside() >> service
-    tasks >> control() >> interface >> control("image") >> registry
-    tasks >> control() >> s3_gateway >> control("layers") >> registry
-    interface >> aside("JWKS") >> user_pool
-    # Telemetry.
-    interface >> telemetry("logs") >> logs
-    [waf, flow_logs] >> aside(color=ORANGE) >> logs
-    alb >> telemetry() >> access_logs
-    [alb, table] >> telemetry() >> metrics >> telemetry() >> alarms >> telemetry() >> topic
-    metrics >> aside(color=ORANGE) >> scaling
-    alarms >> aside("roll back deploy", color=ORANGE) >> service
-    key >> aside("encrypts") >> [table, logs, topic, registry]
-    # Delivery.
-    actions >> control("OIDC") >> deploy
-    deploy >> control("push") >> registry
-    deploy >> aside("deploy") >> service
-    deploy >> control("terraform apply") >> state
+    actions >> edge(CONTROL) >> oidc >> edge(CONTROL) >> deploy
+    deploy >> edge(CONTROL) >> [state, registry, service]
+    service >> edge(CONTROL) >> [tasks, target_group]
+    scaling >> edge(CONTROL) >> service
+    alarms >> edge(CONTROL) >> service
+    registry >> edge(IMAGE) >> [interface, s3_gateway]
+    [interface, s3_gateway] >> edge(IMAGE) >> tasks
+
+
+ALARMS = (
+    "5xx rate",
+    "p99 latency",
+    "unhealthy hosts",
+    "no healthy targets",
+    "running below desired",
+    "DynamoDB throttles",
+    "DynamoDB system errors",
+)
+
+
+def draw_observability(c: Canvas) -> None:
+    """What is watched, and who is told? Sources -> logs and metrics -> alarms -> SNS."""
+    with Cluster("Sources"):
+        waf = c.node(WAF, "waf", "WAF web ACL", "aws_wafv2_web_acl")
+        alb = c.node(ALB, "alb", "ALB", "aws_lb")
+        tasks = c.node(
+            FargateTask, "tasks", "Fargate tasks\n(JSON request lines)", "aws_ecs_task_definition"
+        )
+        flow_logs = c.node(VPCFlowLogs, "flow_logs", "VPC flow logs", "aws_flow_log")
+        table = c.node(DynamodbTable, "dynamodb", "DynamoDB table", "aws_dynamodb_table")
+    with Cluster("Stored"):
+        logs = c.node(
+            CloudwatchLogs,
+            "logs",
+            "CloudWatch Logs\napp, WAF, flow logs",
+            "aws_cloudwatch_log_group",
+        )
+        access_logs = c.node(
+            SimpleStorageServiceS3Bucket, "alb_logs", "S3 bucket\nALB access logs", "aws_s3_bucket"
+        )
+        metrics = c.node(
+            Cloudwatch, "dashboard", "CloudWatch metrics\n+ dashboard", "aws_cloudwatch_dashboard"
+        )
+    alarms = c.node(
+        CloudwatchAlarm,
+        "alarms",
+        f"CloudWatch alarms ({len(ALARMS)})\n" + "\n".join(ALARMS),
+        "aws_cloudwatch_metric_alarm",
+    )
+    scaling = c.node(
+        ApplicationAutoScaling,
+        "autoscaling",
+        "Application Auto Scaling\nCPU + requests per task",
+        "aws_appautoscaling_target",
+        "aws_appautoscaling_policy",
+    )
+    topic = c.node(
+        SimpleNotificationServiceSnsTopic,
+        "sns",
+        "SNS topic\non-call email",
+        "aws_sns_topic",
+        "aws_sns_topic_subscription",
+    )
+    legend(LOGS, METRICS, ALERT)
+
+    [waf, tasks, flow_logs] >> edge(LOGS) >> logs
+    alb >> edge(LOGS) >> access_logs
+    [alb, tasks, table] >> edge(METRICS) >> metrics
+    metrics >> edge(METRICS) >> [alarms, scaling]
+    alarms >> edge(ALERT) >> topic
+
+
+def draw_security(c: Canvas) -> None:
+    """Who may touch what, and what is encrypted with which key?"""
+    with Cluster("Internet edge"):
+        igw = c.node(
+            InternetGateway,
+            "igw",
+            "Internet gateway\nonly public subnets route to it",
+            "aws_internet_gateway",
+        )
+        waf = c.node(WAF, "waf", "WAF\nrate limit + managed rules", "aws_wafv2_web_acl")
+        cert = c.node(ACM, "acm", "ACM certificate\nTLS at the ALB", "aws_acm_certificate")
+        user_pool = c.node(
+            Cognito,
+            "cognito",
+            "Cognito user pool\nJWTs (when enable_auth)",
+            "aws_cognito_user_pool",
+            "aws_cognito_user_pool_client",
+            "aws_cognito_user_group",
+        )
+    with Cluster("IAM roles"):
+        task_role = c.node(IAMRole, "task_role", "Task role", "aws_iam_role", "aws_iam_role_policy")
+        execution_role = c.node(
+            IAMRole, "execution_role", "Execution role", "aws_iam_role", "aws_iam_role_policy"
+        )
+        deploy = c.node(
+            IAMRole,
+            "deploy_role",
+            "Deploy role (GitHub OIDC)\nplan role: read-only",
+            "aws_iam_openid_connect_provider",
+            "aws_iam_role",
+            "aws_iam_role_policy",
+        )
+    with Cluster("Resources"):
+        table = c.node(DynamodbTable, "dynamodb", "DynamoDB table", "aws_dynamodb_table")
+        registry = c.node(ECR, "ecr", "ECR repository", "aws_ecr_repository")
+        logs = c.node(CloudwatchLogs, "logs", "CloudWatch Logs", "aws_cloudwatch_log_group")
+        service = c.node(
+            ElasticContainerServiceService, "ecs_service", "ECS service", "aws_ecs_service"
+        )
+        state = c.node(
+            SimpleStorageServiceS3Bucket, "terraform_state", "Terraform state", "aws_s3_bucket"
+        )
+        topic = c.node(SimpleNotificationServiceSnsTopic, "sns", "SNS topic", "aws_sns_topic")
+    key = c.node(
+        KeyManagementService, "kms", "KMS key per environment\nrotated yearly", "aws_kms_key"
+    )
+    legend(MAY_TOUCH, ENCRYPTS)
+
+    task_role >> edge(MAY_TOUCH) >> table
+    execution_role >> edge(MAY_TOUCH) >> [registry, logs]
+    deploy >> edge(MAY_TOUCH) >> [registry, service, state]
+    key >> edge(ENCRYPTS) >> [table, logs, topic, registry]
+    igw - Edge(style="invis") - waf - Edge(style="invis") - cert - Edge(style="invis") - user_pool
 
 
 def draw_delivery_flow(c: Canvas) -> None:
@@ -304,12 +404,22 @@ class Picture:
     name: str
     title: str
     direction: str
+    splines: str
     draw: Callable[[Canvas], None]
 
 
 PICTURES = (
-    Picture("architecture", "Hello Birthday on AWS", "LR", draw_architecture),
-    Picture("delivery-flow", "Hello Birthday delivery flow", "LR", draw_delivery_flow),
+    Picture("request-path", "How a request reaches the data", "LR", "polyline", draw_request_path),
+    Picture(
+        "control-plane", "How a commit becomes running tasks", "LR", "polyline", draw_control_plane
+    ),
+    Picture(
+        "observability", "What is watched and who is told", "LR", "polyline", draw_observability
+    ),
+    Picture(
+        "security", "Who may touch what, and which key encrypts it", "LR", "polyline", draw_security
+    ),
+    Picture("delivery-flow", "Hello Birthday delivery flow", "LR", "spline", draw_delivery_flow),
 )
 
 
@@ -322,7 +432,13 @@ def _diagram(picture: Picture) -> Iterator[Any]:
         direction=picture.direction,
         curvestyle="curved",
         show=False,
-        graph_attr={"pad": "0.5", "splines": "spline", "nodesep": "0.5", "ranksep": "1.0"},
+        graph_attr={
+            "pad": "0.5",
+            "splines": picture.splines,
+            "nodesep": "0.6",
+            "ranksep": "1.2",
+            "fontsize": "20",
+        },
     )
     diagrams.setdiagram(diagram)
     try:

@@ -10,7 +10,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 DOCUMENTS = ("architecture.md", "runbook.md", "slo.md", "cost.md")
-PICTURES = ("architecture.png", "delivery-flow.png")
+PICTURES = (
+    "request-path.png",
+    "control-plane.png",
+    "observability.png",
+    "security.png",
+    "delivery-flow.png",
+)
 README = ROOT / "README.md"
 # Everything a reader follows: the documents and the README.
 READABLE = sorted([*(DOCS / name for name in DOCUMENTS), README])
