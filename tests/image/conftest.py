@@ -53,7 +53,12 @@ class Container:
 
 
 @pytest.fixture(scope="module")
-def container(image: str, config: dict[str, Any], dynalite: Dynalite) -> Iterator[Container]:
+def container(
+    image: str,
+    config: dict[str, Any],
+    dynalite: Dynalite,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Container]:
     """The image started as Fargate starts the task definition: its user, entrypoint and command,
     limits and stop timeout; a read-only root filesystem with /tmp the task's empty volume
     (podman's extra tmpfs mounts turned off so that nothing else is writable); production storage
@@ -64,7 +69,7 @@ def container(image: str, config: dict[str, Any], dynalite: Dynalite) -> Iterato
     environment = {**dynalite.environment(running.table), "HELLO_PORT": str(running.port)}
     environment["HELLO_WORKERS"] = "2"
     options = ["--detach", "--name", running.name, *run_options()]
-    options += fargate_options(config)
+    options += fargate_options(config, tmp_path_factory.mktemp("fargate-volume"))
     for name, value in environment.items():
         options += ["--env", f"{name}={value}"]
     try:

@@ -68,20 +68,21 @@ def run_options() -> list[str]:
     return ["--network", "host", *limits(), "--health-interval", "disable"]
 
 
-def fargate_options(config: dict[str, Any]) -> list[str]:
+def fargate_options(config: dict[str, Any], empty_dir: Path) -> list[str]:
     """Run options that make podman start the container as Fargate starts the task definition.
 
     The user, CPU and memory (prod's) and the stop timeout are read from the Terraform. The root
     filesystem is read-only and /tmp is the task's empty volume: Fargate gives it the owner and
     mode of the image's directory only when the image declares it a VOLUME (podman's anonymous
-    volume does the same), and otherwise a root-owned 0755 directory, stood in for here by a
-    tmpfs of that mode.
+    volume copies them the same way), and otherwise mounts a root-owned 0755 directory, which
+    `empty_dir` (made by root, bind-mounted as it is, never chowned) stands in for.
     """
     task = fargate_task()
     if TMPFS in (config.get("Volumes") or {}):
         tmp = ["--image-volume", "bind"]
     else:
-        tmp = ["--tmpfs", f"{TMPFS}:rw,size=64m,mode=0755"]  # root-owned, as on Fargate
+        empty_dir.chmod(0o755)
+        tmp = ["--volume", f"{empty_dir}:{TMPFS}"]
     return [
         "--read-only",
         "--read-only-tmpfs=false",
