@@ -87,7 +87,7 @@ class SQLiteRepository:
     def check(self) -> None:
         # Readiness includes the files: a server answering from a deleted or replaced database
         # serves data a restart would not have. A failing write alone does not make it unready
-        # (decision 0006).
+        # (decision 0007).
         with _translated_errors:
             self._connection(reconnect=False).execute("SELECT 1 FROM birthdays LIMIT 1").fetchall()
 
