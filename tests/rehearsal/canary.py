@@ -299,7 +299,7 @@ class ThrottlingStorage:
         self.port = free_port()
         self.target_port = target_port
         self.rate = writes_per_second
-        self.tokens = 1.0
+        self.tokens = 1.0 if writes_per_second > 0 else 0.0
         self.refilled = time.monotonic()
         self.throttled = 0
         self._loop = asyncio.new_event_loop()
