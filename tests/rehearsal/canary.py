@@ -174,7 +174,9 @@ class Alarm:
     """The deployment alarms, evaluated over a sliding window of exporter scrapes."""
 
     balancer: WeightedBalancer
-    window: float = 3.0
+    # At a 10 % share the canary sees few requests a second: a window of several seconds holds
+    # enough of them for MIN_REQUESTS even when the machine is busy.
+    window: float = 6.0
     history: list[tuple[float, dict[str, dict[str, float]]]] = field(default_factory=list)
 
     def breached(self) -> str | None:
