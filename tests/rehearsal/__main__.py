@@ -17,6 +17,7 @@ from tests.rehearsal.haproxy import haproxy_version
 from tests.rehearsal.measure import ROOT, Result
 from tests.rehearsal.report import render
 from tests.rehearsal.scenarios import CI, FULL, Profile, crash, roll, storage_fault
+from tests.rehearsal.scenarios_canary import CANARY_SCENARIOS
 from tests.rehearsal.scenarios_hardening import worker_crash
 
 Scenario = Callable[[Path, Profile], Result]
@@ -29,6 +30,7 @@ SCENARIOS: dict[str, Scenario] = {
     "crash": crash,
     "worker-crash": worker_crash,
     "slow-storage": lambda work, profile: storage_fault(work, profile, slow=True),
+    **CANARY_SCENARIOS,
 }
 
 

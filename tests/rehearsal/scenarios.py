@@ -90,7 +90,7 @@ CI = Profile(
     fault=5,
     after_fault=6,
     # DynamoDB still runs in CI, in the outage and slow-storage scenarios.
-    skip=("roll-dynamodb",),
+    skip=("roll-dynamodb", "canary-good", "canary-smoke-fails", "rolling-bad"),
 )
 
 
