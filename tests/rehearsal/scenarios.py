@@ -89,8 +89,9 @@ CI = Profile(
     before_fault=3,
     fault=5,
     after_fault=6,
-    # DynamoDB still runs in CI, in the outage and slow-storage scenarios.
-    skip=("roll-dynamodb", "canary-good", "canary-smoke-fails", "rolling-bad"),
+    # DynamoDB still runs in CI, in the outage and slow-storage scenarios. The canary scenarios
+    # run in the full profile only until their alarm window is proven on a loaded CI machine.
+    skip=("roll-dynamodb", "canary-good", "canary-bad", "canary-smoke-fails", "rolling-bad"),
 )
 
 
