@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no types; stubs not locked
+import yaml
 
 from tests.infra.terraform import ROOT, TERRAFORM, blocks, value
 
