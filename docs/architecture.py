@@ -408,6 +408,8 @@ class Picture:
     draw: Callable[[Canvas], None]
 
 
+# polyline, not ortho: Graphviz's ortho router ignores node labels (diagrams puts them under the
+# icon) and drew edges through them; polyline keeps edges straight and around every node.
 PICTURES = (
     Picture("request-path", "How a request reaches the data", "LR", "polyline", draw_request_path),
     Picture(
