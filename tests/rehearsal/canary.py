@@ -11,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.rehearsal.haproxy import haproxy_binary
+from tests.rehearsal.haproxy import haproxy_binary, runtime_command
+from tests.rehearsal.slowproxy import LoopbackProxy
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,14 +114,7 @@ backend app
 
     def command(self, line: str) -> str:
         """One runtime API command; its answer."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
-            admin.settimeout(5)
-            admin.connect(str(self.socket_path))
-            admin.sendall(line.encode() + b"\n")
-            chunks = []
-            while chunk := admin.recv(65536):
-                chunks.append(chunk)
-        return b"".join(chunks).decode()
+        return runtime_command(self.socket_path, line)
 
     def register(self, slot: str, port: int) -> None:
         """Point a slot at a revision with no traffic share; health checks start."""
@@ -289,7 +281,7 @@ def canary_deploy(
     return outcome
 
 
-class ThrottlingStorage:
+class ThrottlingStorage(LoopbackProxy):
     """A proxy in front of dynalite that throttles writes as a table with tiny capacity does.
 
     Reads pass; PutItem beyond `writes_per_second` is answered with DynamoDB's
@@ -298,35 +290,11 @@ class ThrottlingStorage:
     """
 
     def __init__(self, target_port: int, writes_per_second: float) -> None:
-        self.port = free_port()
-        self.target_port = target_port
+        super().__init__(target_port)
         self.rate = writes_per_second
         self.tokens = 1.0 if writes_per_second > 0 else 0.0
         self.refilled = time.monotonic()
         self.throttled = 0
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
-
-    @property
-    def endpoint(self) -> str:
-        """AWS_ENDPOINT_URL_DYNAMODB for the revision behind it."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> ThrottlingStorage:
-        """Listen from a thread of its own."""
-        self._thread.start()
-        self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._handle, "127.0.0.1", self.port), self._loop
-        ).result(timeout=5)
-        return self
-
-    def stop(self) -> None:
-        """Close the listener and the loop."""
-        if self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
 
     def _allow_write(self) -> bool:
         now = time.monotonic()

@@ -163,14 +163,7 @@ backend {FAIL_OPEN_BACKEND}
 
     def command(self, line: str) -> str:
         """One runtime API command; its answer."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
-            admin.settimeout(5)
-            admin.connect(str(self.socket_path))
-            admin.sendall(line.encode() + b"\n")
-            chunks = []
-            while chunk := admin.recv(65536):
-                chunks.append(chunk)
-        return b"".join(chunks).decode()
+        return runtime_command(self.socket_path, line)
 
     def register(self, slot: str, port: int) -> None:
         """Point a slot at an instance and let health checks decide when it gets traffic."""
@@ -247,3 +240,15 @@ backend {FAIL_OPEN_BACKEND}
                     self.changes.append(StateChange(now, slot, status))
             last = current
             time.sleep(0.02)
+
+
+def runtime_command(socket_path: Path, line: str) -> str:
+    """One command to the HAProxy runtime API listening on `socket_path`; its answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
+        admin.settimeout(5)
+        admin.connect(str(socket_path))
+        admin.sendall(line.encode() + b"\n")
+        chunks = []
+        while chunk := admin.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()

@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from typing import Self
 
 from tests.support.ports import free_port
 
 
-class DelayProxy:
-    """Forwards 127.0.0.1:port to a target, delaying each chunk from the target by `delay`."""
+class LoopbackProxy:
+    """A listener on a free loopback port in front of `target_port`, served from its own thread.
+
+    Subclasses say what happens to each connection in `_handle`.
+    """
 
     def __init__(self, target_port: int) -> None:
         self.port = free_port()
         self.target_port = target_port
-        self.delay = 0.0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -25,7 +28,7 @@ class DelayProxy:
         """The URL to give AWS_ENDPOINT_URL_DYNAMODB instead of the target's."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> DelayProxy:
+    def start(self) -> Self:
         """Listen, serving from a thread of its own."""
         self._thread.start()
         self._server = asyncio.run_coroutine_threadsafe(
@@ -34,7 +37,7 @@ class DelayProxy:
         return self
 
     def stop(self) -> None:
-        """Close the listener and the loop."""
+        """Close the listener, its open connections and the loop."""
         server = self._server
         if server is not None:
 
@@ -47,6 +50,19 @@ class DelayProxy:
             asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+    async def _handle(
+        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
+    ) -> None:
+        raise NotImplementedError
+
+
+class DelayProxy(LoopbackProxy):
+    """Forwards 127.0.0.1:port to a target, delaying each chunk from the target by `delay`."""
+
+    def __init__(self, target_port: int) -> None:
+        super().__init__(target_port)
+        self.delay = 0.0
 
     async def _handle(
         self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
