@@ -19,6 +19,7 @@ from tests.rehearsal.report import render
 from tests.rehearsal.scenarios import CI, FULL, Profile, crash, roll, storage_fault
 from tests.rehearsal.scenarios_canary import CANARY_SCENARIOS
 from tests.rehearsal.scenarios_hardening import worker_crash
+from tests.rehearsal.scenarios_keepalive import KEEPALIVE_SCENARIOS
 
 Scenario = Callable[[Path, Profile], Result]
 
@@ -30,6 +31,7 @@ SCENARIOS: dict[str, Scenario] = {
     "crash": crash,
     "worker-crash": worker_crash,
     "slow-storage": lambda work, profile: storage_fault(work, profile, slow=True),
+    **KEEPALIVE_SCENARIOS,
     **CANARY_SCENARIOS,
 }
 

@@ -69,6 +69,9 @@ class Balancer:
     workdir: Path
     check: HealthCheck = field(default_factory=HealthCheck)
     slots: int = 4
+    # How idle server connections are shared: HAProxy's default keeps a client's first request
+    # off other clients' connections; "always" shares them as the ALB does.
+    reuse: str = "safe"
     port: int = field(default_factory=free_port)
     _process: subprocess.Popen[bytes] | None = None
     _watcher: threading.Thread | None = None
@@ -118,6 +121,7 @@ frontend web
 
 backend {BACKEND}
     balance roundrobin
+    http-reuse {self.reuse}
     option httpchk GET {check.path}
     http-check expect status 200
     default-server inter {check.interval_ms}ms fall {check.unhealthy_threshold} \
@@ -191,6 +195,11 @@ backend {FAIL_OPEN_BACKEND}
             for row in rows
             if row["pxname"] == BACKEND and row["svname"] in self.slot_names()
         }
+
+    def server_counters(self, slot: str) -> dict[str, str]:
+        """The checked backend's statistics row for a slot (connect, reuse, hrsp_5xx...)."""
+        rows = csv.DictReader(io.StringIO(self.command("show stat").lstrip("# ")))
+        return next(row for row in rows if row["pxname"] == BACKEND and row["svname"] == slot)
 
     def wait_for(self, slot: str, status: str, timeout: float) -> float:
         """Wait until the balancer reports the slot in that status; when it did."""

@@ -43,9 +43,11 @@ class LoopbackProxy:
 
             async def close() -> None:
                 server.close()
-                for task in asyncio.all_tasks():
-                    if task is not asyncio.current_task():
-                        task.cancel()
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in tasks:
+                    task.cancel()
+                # Let the cancelled connections finish before the loop stops under them.
+                await asyncio.gather(*tasks, return_exceptions=True)
 
             asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -87,3 +89,52 @@ class DelayProxy(LoopbackProxy):
                 sink.write(chunk)
                 await sink.drain()
         sink.close()
+
+
+class LatencyProxy(LoopbackProxy):
+    """Forwards to a target as a network with `delay` seconds of one-way latency would.
+
+    Every chunk, and the end of each stream, reaches the other side `delay` after it was sent,
+    in order. On loopback a balancer learns at once that a target closed an idle connection; over
+    a real network the FIN is in flight while the balancer may already be sending a request on it.
+    """
+
+    def __init__(self, target_port: int, delay: float) -> None:
+        super().__init__(target_port)
+        self.delay = delay
+
+    async def _handle(
+        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
+    ) -> None:
+        try:
+            upstream_in, upstream_out = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            client_out.close()
+            return
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(
+                self._carry(client_in, upstream_out), self._carry(upstream_in, client_out)
+            )
+
+    async def _carry(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        # None is the end of the stream; it travels with the same latency as the data before it.
+        in_flight: asyncio.Queue[tuple[float, bytes | None]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    due, chunk = await in_flight.get()
+                    await asyncio.sleep(max(0.0, due - self._loop.time()))
+                    if chunk is None:
+                        break
+                    sink.write(chunk)
+                    await sink.drain()
+            sink.close()
+
+        delivery = asyncio.ensure_future(deliver())
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            while chunk := await source.read(65536):
+                in_flight.put_nowait((self._loop.time() + self.delay, chunk))
+        in_flight.put_nowait((self._loop.time() + self.delay, None))
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivery

@@ -12,7 +12,7 @@ import pytest
 from tests.rehearsal.fleet import alive
 from tests.rehearsal.load import Outcome, classify, exchange
 from tests.rehearsal.measure import Result, is_clean_503, percentile
-from tests.rehearsal.slowproxy import DelayProxy
+from tests.rehearsal.slowproxy import DelayProxy, LatencyProxy
 from tests.support.ports import free_port
 from tests.support.processes import process_tree, username
 
@@ -68,6 +68,29 @@ def test_the_delay_proxy_holds_answers_back() -> None:
                     server_side.sendall(b"pong")
                     assert client.recv(4) == b"pong"
                     assert time.monotonic() - started >= 0.3
+        finally:
+            proxy.stop()
+
+
+def test_the_latency_proxy_delays_both_ways_and_the_close_too() -> None:
+    with socket.socket() as upstream:
+        upstream.bind(("127.0.0.1", 0))
+        upstream.listen()
+        proxy = LatencyProxy(upstream.getsockname()[1], delay=0.2).start()
+        try:
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as client:
+                server_side, _ = upstream.accept()
+                with server_side:
+                    sent = time.monotonic()
+                    client.sendall(b"ping")
+                    assert server_side.recv(4) == b"ping"
+                    assert time.monotonic() - sent >= 0.2
+                    server_side.sendall(b"pong")
+                    assert client.recv(4) == b"pong"
+                    closed = time.monotonic()
+                # The target's close reaches the client as late as its data would.
+                assert client.recv(4) == b""
+                assert time.monotonic() - closed >= 0.2
         finally:
             proxy.stop()
 
