@@ -39,7 +39,8 @@ def render(results: list[Result], profile: Profile, environment: dict[str, str])
         *(f"- {key}: {value}" for key, value in environment.items()),
         "",
         "Run it with `make rehearse` (full profile, rewrites this file) or `make rehearse-ci` "
-        "(shorter, and without the DynamoDB roll, for CI; its report goes to "
+        "(shorter, for CI, without the DynamoDB roll and all canary scenarios but the bad "
+        "release; its report goes to "
         "`var/rehearsal/resilience.md`). It exits non-zero "
         "when any verdict fails, including when the counter-case shows no errors.",
         "",

@@ -89,9 +89,10 @@ CI = Profile(
     before_fault=3,
     fault=5,
     after_fault=6,
-    # DynamoDB still runs in CI, in the outage and slow-storage scenarios. The canary scenarios
-    # run in the full profile only until their alarm window is proven on a loaded CI machine.
-    skip=("roll-dynamodb", "canary-good", "canary-bad", "canary-smoke-fails", "rolling-bad"),
+    # DynamoDB still runs in CI, in the outage and slow-storage scenarios. Of the canary
+    # scenarios CI runs the bad release (five runs in a row passed at a load average of 3.5 to
+    # 5.7 on two vCPUs); the others show the same controller from other sides.
+    skip=("roll-dynamodb", "canary-good", "canary-smoke-fails", "rolling-bad"),
 )
 
 
