@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hello_birthday.auth import MAX_JWKS_BYTES, AuthUnavailable, JwksCache, parse_jwks
+from hello_birthday.auth.jwks import MAX_JWKS_BYTES, AuthUnavailable, JwksCache, parse_jwks
 from tests.support import tokens
 from tests.support.tokens import SigningKey
 
