@@ -1,7 +1,7 @@
 """Create the service's DynamoDB table on a local DynamoDB, waiting until it answers.
 
-The one-shot job of compose.yaml, run in the service's own image (which has boto3). The table
-has the shape Terraform gives it: partition key `username` (S), on-demand billing. Exits 0 when
+The one-shot job of compose.yaml, run in the service's own image (which has boto3 and the
+service's package, whose DynamoDB adapter defines the table's shape). Exits 0 when
 the table exists (created now or already there) and 1 when DynamoDB never answered.
 """
 
@@ -14,6 +14,8 @@ import time
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from hello_birthday.storage.dynamodb import create_table
 
 
 def main() -> int:
@@ -29,12 +31,7 @@ def main() -> int:
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            client.create_table(
-                TableName=table,
-                KeySchema=[{"AttributeName": "username", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "username", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            create_table(client, table)
             client.get_waiter("table_exists").wait(
                 TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hello_birthday.storage.dynamodb import KEY_ATTRIBUTE
 from tests.infra.terraform import (
     MODULES,
     TERRAFORM,
@@ -23,10 +24,10 @@ STACK = MODULES / "stack"
 
 def test_table_key_matches_the_service() -> None:
     table = resource(DYNAMODB, "aws_dynamodb_table", "this")
-    assert value(table, "hash_key") == "username"
+    assert value(table, "hash_key") == KEY_ATTRIBUTE
     assert "range_key" not in table
     attributes = {(value(a, "name"), value(a, "type")) for a in blocks_of(table, "attribute")}
-    assert attributes == {("username", "S")}
+    assert attributes == {(KEY_ATTRIBUTE, "S")}
     assert value(table, "billing_mode") == "PAY_PER_REQUEST"
 
 

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from hello_birthday.storage.dynamodb import create_table
 from tests.support.ports import free_port
 
 if TYPE_CHECKING:
@@ -84,12 +85,7 @@ class Dynalite:
 
     def create_table(self, name: str) -> None:
         """Create the service's table, shaped as the Terraform shapes it."""
-        self.client().create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "username", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "username", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(self.client(), name)
 
     def environment(self, table: str) -> dict[str, str]:
         """The variables that point the service at this server."""

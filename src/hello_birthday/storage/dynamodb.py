@@ -90,3 +90,13 @@ def _describe(error: BotoCoreError | ClientError) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", "ClientError"))
     return type(error).__name__
+
+
+def create_table(client: DynamoDBClient, table: str) -> None:
+    """Create the table in the shape Terraform gives it (modules/dynamodb), for local runs."""
+    client.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
