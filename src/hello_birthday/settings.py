@@ -38,7 +38,8 @@ class Settings:
     timezone: str = "UTC"
     log_level: str = "INFO"
     workers: int = field(default_factory=lambda: _cpu_count())
-    threads: int = 4
+    # 0 stands for the storage engine's default (default_threads), resolved on construction.
+    threads: int = 0
     drain_seconds: float = 5.0
     shutdown_timeout: float = 20.0
     storage_timeout: float = 2.0
@@ -57,6 +58,10 @@ class Settings:
     jwt_leeway_seconds: float = 30.0
     jwks_cache_seconds: float = 300.0
 
+    def __post_init__(self) -> None:
+        if self.threads == 0:
+            object.__setattr__(self, "threads", default_threads(self.storage))
+
     @property
     def zone(self) -> ZoneInfo:
         """The zone whose calendar decides what "today" is."""
@@ -69,9 +74,6 @@ class Settings:
         reader = _Reader(env)
         defaults = cls()
         storage = reader.choice("HELLO_STORAGE", ("sqlite", "dynamodb"), defaults.storage)
-        # A DynamoDB call waits on the network, so more threads buy concurrency; a SQLite call
-        # only waits for the GIL, so they buy nothing and cost memory (docs/benchmarks.md).
-        threads = 8 if storage == "dynamodb" else defaults.threads
         settings = cls(
             host=reader.text("HELLO_HOST", defaults.host),
             port=reader.number("HELLO_PORT", int, defaults.port, minimum=1, maximum=65535),
@@ -82,7 +84,7 @@ class Settings:
             timezone=reader.text("HELLO_TIMEZONE", defaults.timezone),
             log_level=reader.text("HELLO_LOG_LEVEL", defaults.log_level).upper(),
             workers=reader.number("HELLO_WORKERS", int, defaults.workers, minimum=1, maximum=64),
-            threads=reader.number("HELLO_THREADS", int, threads, minimum=1, maximum=256),
+            threads=reader.number("HELLO_THREADS", int, 0, minimum=1, maximum=256),
             drain_seconds=reader.number(
                 "HELLO_DRAIN_SECONDS", float, defaults.drain_seconds, minimum=0, maximum=300
             ),
@@ -172,6 +174,13 @@ class Settings:
                 f"HELLO_JWT_ADMIN_SCOPE: every Cognito user has {_COGNITO_SELF_SERVICE_SCOPE}; "
                 "name a Cognito group or a custom scope"
             )
+
+
+def default_threads(storage: StorageEngine) -> int:
+    """Blocking threads per worker when HELLO_THREADS is not set."""
+    # A DynamoDB call waits on the network, so more threads buy concurrency; a SQLite call only
+    # waits for the GIL, so they buy nothing and cost memory (docs/benchmarks.md).
+    return 8 if storage == "dynamodb" else 4
 
 
 def _cpu_count() -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hello_birthday.__main__ import main
-from hello_birthday.settings import Settings, SettingsError
+from hello_birthday.settings import Settings, SettingsError, StorageEngine, default_threads
 
 
 def test_defaults() -> None:
@@ -110,3 +110,9 @@ def test_threads_default_by_engine() -> None:
     assert Settings.from_env({"HELLO_STORAGE": "dynamodb", "AWS_REGION": "x"}).threads == 8
     env = {"HELLO_STORAGE": "dynamodb", "AWS_REGION": "x", "HELLO_THREADS": "2"}
     assert Settings.from_env(env).threads == 2
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "dynamodb"])
+def test_the_thread_default_is_the_same_however_settings_are_made(engine: StorageEngine) -> None:
+    from_env = Settings.from_env({"HELLO_STORAGE": engine, "AWS_REGION": "eu-west-1"})
+    assert Settings(storage=engine).threads == from_env.threads == default_threads(engine)
