@@ -338,8 +338,8 @@ def docs_asset(asset: str) -> Response:
 def encoded_document(settings: Settings | None = None) -> bytes:
     """The document serialised once, as it is served: it names a token only where one is needed."""
     document = build_document()
-    if settings is not None and settings.auth == "jwt":
-        describe_auth(document, reads_required=settings.auth_reads == "required")
+    if settings is not None and settings.auth.mode == "jwt":
+        describe_auth(document, reads_required=settings.auth.reads == "required")
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 
 

@@ -26,6 +26,21 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Bearer-token authentication: off, or JWTs from one issuer verified with its JWKS."""
+
+    mode: AuthMode = "none"
+    reads: AuthReads = "optional"
+    jwks_url: str = ""
+    issuer: str = ""
+    audience: str = ""
+    username_claim: str = "username"
+    admin_scope: str = ""
+    leeway_seconds: float = 30.0
+    jwks_cache_seconds: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the service can be told by its environment."""
 
@@ -48,15 +63,7 @@ class Settings:
     keep_alive_seconds: float = 60.0
     # Set by the server for its workers: where the drain marker and metric files live.
     runtime_dir: Path | None = None
-    auth: AuthMode = "none"
-    auth_reads: AuthReads = "optional"
-    jwt_jwks_url: str = ""
-    jwt_issuer: str = ""
-    jwt_audience: str = ""
-    jwt_username_claim: str = "username"
-    jwt_admin_scope: str = ""
-    jwt_leeway_seconds: float = 30.0
-    jwks_cache_seconds: float = 300.0
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     def __post_init__(self) -> None:
         if self.threads == 0:
@@ -102,29 +109,7 @@ class Settings:
                 maximum=60,
             ),
             runtime_dir=Path(env["HELLO_RUNTIME_DIR"]) if env.get("HELLO_RUNTIME_DIR") else None,
-            auth=reader.choice("HELLO_AUTH", ("none", "jwt"), defaults.auth),
-            auth_reads=reader.choice(
-                "HELLO_AUTH_READS", ("optional", "required"), defaults.auth_reads
-            ),
-            jwt_jwks_url=reader.text("HELLO_JWT_JWKS_URL", defaults.jwt_jwks_url),
-            jwt_issuer=reader.text("HELLO_JWT_ISSUER", defaults.jwt_issuer),
-            jwt_audience=reader.text("HELLO_JWT_AUDIENCE", defaults.jwt_audience),
-            jwt_username_claim=reader.text("HELLO_JWT_USERNAME_CLAIM", defaults.jwt_username_claim),
-            jwt_admin_scope=reader.text("HELLO_JWT_ADMIN_SCOPE", defaults.jwt_admin_scope),
-            jwt_leeway_seconds=reader.number(
-                "HELLO_JWT_LEEWAY_SECONDS",
-                float,
-                defaults.jwt_leeway_seconds,
-                minimum=0,
-                maximum=300,
-            ),
-            jwks_cache_seconds=reader.number(
-                "HELLO_JWKS_CACHE_SECONDS",
-                float,
-                defaults.jwks_cache_seconds,
-                minimum=1,
-                maximum=86400,
-            ),
+            auth=_auth_from(reader),
         )
         settings.validate()
         return settings
@@ -148,32 +133,56 @@ class Settings:
         self._validate_auth()
 
     def _validate_auth(self) -> None:
-        if self.auth != "jwt":
-            if self.auth_reads == "required":
+        auth = self.auth
+        if auth.mode != "jwt":
+            if auth.reads == "required":
                 raise SettingsError("HELLO_AUTH_READS: required needs HELLO_AUTH=jwt")
             return
         for name, value in (
-            ("HELLO_JWT_JWKS_URL", self.jwt_jwks_url),
-            ("HELLO_JWT_ISSUER", self.jwt_issuer),
-            ("HELLO_JWT_AUDIENCE", self.jwt_audience),
+            ("HELLO_JWT_JWKS_URL", auth.jwks_url),
+            ("HELLO_JWT_ISSUER", auth.issuer),
+            ("HELLO_JWT_AUDIENCE", auth.audience),
         ):
             if not value:
                 raise SettingsError(f"{name}: required when HELLO_AUTH=jwt")
-        location = urlsplit(self.jwt_jwks_url)
+        location = urlsplit(auth.jwks_url)
         secure = location.scheme == "https" or (
             location.scheme == "http" and location.hostname in _LOOPBACK_HOSTS
         )
-        local = location.scheme == "file" or Path(self.jwt_jwks_url).is_absolute()
+        local = location.scheme == "file" or Path(auth.jwks_url).is_absolute()
         if not (secure or local):
             raise SettingsError(
                 "HELLO_JWT_JWKS_URL: must be an https:// URL (http:// only on loopback), "
                 "a file:// URL or an absolute path"
             )
-        if self.jwt_admin_scope == _COGNITO_SELF_SERVICE_SCOPE:
+        if auth.admin_scope == _COGNITO_SELF_SERVICE_SCOPE:
             raise SettingsError(
                 f"HELLO_JWT_ADMIN_SCOPE: every Cognito user has {_COGNITO_SELF_SERVICE_SCOPE}; "
                 "name a Cognito group or a custom scope"
             )
+
+
+def _auth_from(reader: _Reader) -> AuthSettings:
+    defaults = AuthSettings()
+    return AuthSettings(
+        mode=reader.choice("HELLO_AUTH", ("none", "jwt"), defaults.mode),
+        reads=reader.choice("HELLO_AUTH_READS", ("optional", "required"), defaults.reads),
+        jwks_url=reader.text("HELLO_JWT_JWKS_URL", defaults.jwks_url),
+        issuer=reader.text("HELLO_JWT_ISSUER", defaults.issuer),
+        audience=reader.text("HELLO_JWT_AUDIENCE", defaults.audience),
+        username_claim=reader.text("HELLO_JWT_USERNAME_CLAIM", defaults.username_claim),
+        admin_scope=reader.text("HELLO_JWT_ADMIN_SCOPE", defaults.admin_scope),
+        leeway_seconds=reader.number(
+            "HELLO_JWT_LEEWAY_SECONDS", float, defaults.leeway_seconds, minimum=0, maximum=300
+        ),
+        jwks_cache_seconds=reader.number(
+            "HELLO_JWKS_CACHE_SECONDS",
+            float,
+            defaults.jwks_cache_seconds,
+            minimum=1,
+            maximum=86400,
+        ),
+    )
 
 
 def default_threads(storage: StorageEngine) -> int:

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hello_birthday.app import create_app
-from hello_birthday.settings import Settings
+from hello_birthday.settings import AuthSettings, Settings
 from hello_birthday.storage.sqlite import SQLiteRepository
 from tests.support import tokens
 from tests.support.tokens import ADMIN_GROUP, AUDIENCE, ISSUER, Keyring, SigningKey
@@ -52,11 +52,13 @@ def jwks_file(tmp_path: Path, keyring: Keyring) -> Path:
 def jwt_settings(tmp_path: Path, jwks_file: Path) -> Settings:
     return Settings(
         sqlite_path=tmp_path / "unused.sqlite3",
-        auth="jwt",
-        jwt_jwks_url=str(jwks_file),
-        jwt_issuer=ISSUER,
-        jwt_audience=AUDIENCE,
-        jwt_admin_scope=ADMIN_GROUP,
+        auth=AuthSettings(
+            mode="jwt",
+            jwks_url=str(jwks_file),
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            admin_scope=ADMIN_GROUP,
+        ),
     )
 
 
@@ -65,8 +67,9 @@ AppFactory = Callable[..., Flask]
 
 @pytest.fixture
 def make_app(repository: SQLiteRepository, jwt_settings: Settings) -> AppFactory:
-    def make(**changes: Any) -> Flask:
-        settings = dataclasses.replace(jwt_settings, **changes)
+    def make(**auth_changes: Any) -> Flask:
+        auth = dataclasses.replace(jwt_settings.auth, **auth_changes)
+        settings = dataclasses.replace(jwt_settings, auth=auth)
         return create_app(settings, repository=repository, clock=date.today)
 
     return make
@@ -184,7 +187,7 @@ def test_short_rsa_keys_are_refused(
     weak = SigningKey("weak", "RS256", generate_private_key(65537, 1024))  # noqa: S505 - on purpose
     published = tmp_path / "weak-jwks.json"
     published.write_text(json.dumps(tokens.jwks(weak)))
-    client = make_app(jwt_jwks_url=str(published)).test_client()
+    client = make_app(jwks_url=str(published)).test_client()
     problem(put(client, "alice", weak.sign(tokens.claims("alice"))), 401)
     assert repository.get("alice") is None
     assert failures(client, "signature") == 1
@@ -203,7 +206,7 @@ def test_small_clock_skew_is_forgiven(
 def test_without_leeway_a_just_expired_token_is_refused(
     make_app: AppFactory, repository: SQLiteRepository, rsa: SigningKey
 ) -> None:
-    client = make_app(jwt_leeway_seconds=0).test_client()
+    client = make_app(leeway_seconds=0).test_client()
     now = int(time.time())
     problem(put(client, "alice", rsa.sign(tokens.claims(iat=now - 300, exp=now - 10))), 401)
     assert repository.get("alice") is None
@@ -257,7 +260,7 @@ def test_tokens_naming_no_valid_user_may_write_nothing(
 def test_the_username_claim_is_configurable(
     make_app: AppFactory, repository: SQLiteRepository, rsa: SigningKey
 ) -> None:
-    client = make_app(jwt_username_claim="cognito:username").test_client()
+    client = make_app(username_claim="cognito:username").test_client()
     token = rsa.sign(tokens.claims("mallory", **{"cognito:username": "alice"}))
     assert put(client, "alice", token).status_code == 204
     assert put(client, "mallory", token).status_code == 403
@@ -290,7 +293,7 @@ def test_near_misses_are_not_admins(
 def test_without_an_admin_scope_nobody_is_admin(
     make_app: AppFactory, repository: SQLiteRepository, rsa: SigningKey
 ) -> None:
-    client = make_app(jwt_admin_scope="").test_client()
+    client = make_app(admin_scope="").test_client()
     token = rsa.sign(tokens.claims("root", **{"cognito:groups": [ADMIN_GROUP]}))
     problem(put(client, "bob", token), 403)
     assert repository.get("bob") is None
@@ -306,7 +309,7 @@ def test_reads_stay_public_by_default(
 def test_required_reads_need_a_valid_token_of_anyone(
     make_app: AppFactory, repository: SQLiteRepository, rsa: SigningKey
 ) -> None:
-    client = make_app(auth_reads="required").test_client()
+    client = make_app(reads="required").test_client()
     put(client, "alice", rsa.sign(tokens.claims("alice")))
     response = client.get("/hello/alice")
     problem(response, 401)
@@ -321,7 +324,7 @@ def test_required_reads_need_a_valid_token_of_anyone(
 def test_unreachable_keys_answer_503_and_store_nothing(
     make_app: AppFactory, repository: SQLiteRepository, rsa: SigningKey, tmp_path: Path
 ) -> None:
-    client = make_app(jwt_jwks_url=str(tmp_path / "missing.json")).test_client()
+    client = make_app(jwks_url=str(tmp_path / "missing.json")).test_client()
     response = put(client, "alice", rsa.sign(tokens.claims("alice")))
     body = problem(response, 503)
     assert body["type"] == "urn:hello-birthday:problem:auth-unavailable"
@@ -352,7 +355,7 @@ def test_tokens_never_reach_the_logs(
 def test_with_auth_off_authorization_is_ignored(
     make_app: AppFactory, repository: SQLiteRepository
 ) -> None:
-    client = make_app(auth="none").test_client()
+    client = make_app(mode="none").test_client()
     response = client.put(
         "/hello/alice", json={"dateOfBirth": BORN}, headers={"Authorization": "Bearer junk"}
     )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hello_birthday.app import create_app
-from hello_birthday.settings import Settings
+from hello_birthday.settings import AuthSettings, Settings
 from hello_birthday.storage.sqlite import SQLiteRepository
 from tests.support.tokens import AUDIENCE, ISSUER
 
@@ -25,10 +25,9 @@ def served(settings: Settings, repository: SQLiteRepository) -> dict[str, Any]:
 def jwt_settings(tmp_path: Path) -> Settings:
     return Settings(
         sqlite_path=tmp_path / "unused.sqlite3",
-        auth="jwt",
-        jwt_jwks_url=str(tmp_path / "jwks.json"),
-        jwt_issuer=ISSUER,
-        jwt_audience=AUDIENCE,
+        auth=AuthSettings(
+            mode="jwt", jwks_url=str(tmp_path / "jwks.json"), issuer=ISSUER, audience=AUDIENCE
+        ),
     )
 
 
@@ -67,7 +66,12 @@ def test_with_jwt_writes_need_a_bearer_token(
 def test_with_required_reads_greetings_need_a_token_too(
     repository: SQLiteRepository, jwt_settings: Settings
 ) -> None:
-    document = served(dataclasses.replace(jwt_settings, auth_reads="required"), repository)
+    document = served(
+        dataclasses.replace(
+            jwt_settings, auth=dataclasses.replace(jwt_settings.auth, reads="required")
+        ),
+        repository,
+    )
     get = document["paths"]["/hello/{username}"]["get"]
     assert get["security"] == [{"bearerAuth": []}]
     assert "401" in get["responses"]

@@ -16,11 +16,11 @@ JWT = {
 
 def test_auth_is_off_by_default() -> None:
     settings = Settings.from_env({})
-    assert settings.auth == "none"
-    assert settings.auth_reads == "optional"
-    assert settings.jwt_username_claim == "username"
-    assert settings.jwt_leeway_seconds == 30
-    assert settings.jwks_cache_seconds == 300
+    assert settings.auth.mode == "none"
+    assert settings.auth.reads == "optional"
+    assert settings.auth.username_claim == "username"
+    assert settings.auth.leeway_seconds == 30
+    assert settings.auth.jwks_cache_seconds == 300
 
 
 def test_every_auth_variable_is_read() -> None:
@@ -35,15 +35,15 @@ def test_every_auth_variable_is_read() -> None:
             "HELLO_JWKS_CACHE_SECONDS": "60",
         }
     )
-    assert settings.auth == "jwt"
-    assert settings.auth_reads == "required"
-    assert settings.jwt_jwks_url == JWT["HELLO_JWT_JWKS_URL"]
-    assert settings.jwt_issuer == JWT["HELLO_JWT_ISSUER"]
-    assert settings.jwt_audience == "client"
-    assert settings.jwt_username_claim == "cognito:username"
-    assert settings.jwt_admin_scope == "hello-admins"
-    assert settings.jwt_leeway_seconds == 5
-    assert settings.jwks_cache_seconds == 60
+    assert settings.auth.mode == "jwt"
+    assert settings.auth.reads == "required"
+    assert settings.auth.jwks_url == JWT["HELLO_JWT_JWKS_URL"]
+    assert settings.auth.issuer == JWT["HELLO_JWT_ISSUER"]
+    assert settings.auth.audience == "client"
+    assert settings.auth.username_claim == "cognito:username"
+    assert settings.auth.admin_scope == "hello-admins"
+    assert settings.auth.leeway_seconds == 5
+    assert settings.auth.jwks_cache_seconds == 60
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_jwt_needs_keys_issuer_and_audience(missing: str) -> None:
     ],
 )
 def test_jwks_locations_accepted(url: str) -> None:
-    assert Settings.from_env({**JWT, "HELLO_JWT_JWKS_URL": url}).jwt_jwks_url == url
+    assert Settings.from_env({**JWT, "HELLO_JWT_JWKS_URL": url}).auth.jwks_url == url
 
 
 @pytest.mark.parametrize(

@@ -25,18 +25,19 @@ __all__ = [
 
 def build_gate(settings: Settings, metrics: Metrics) -> Gate:
     """The gate the settings describe."""
-    if settings.auth != "jwt":
+    auth = settings.auth
+    if auth.mode != "jwt":
         return Gate(None, metrics, reads_required=False)
     # Loaded while the worker starts, so the first request with a token does not wait for it.
     import jwt  # noqa: F401
 
-    keys = JwksCache(settings.jwt_jwks_url, ttl=settings.jwks_cache_seconds)
+    keys = JwksCache(auth.jwks_url, ttl=auth.jwks_cache_seconds)
     verifier = JwtVerifier(
         keys,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        username_claim=settings.jwt_username_claim,
-        admin_scope=settings.jwt_admin_scope or None,
-        leeway=settings.jwt_leeway_seconds,
+        issuer=auth.issuer,
+        audience=auth.audience,
+        username_claim=auth.username_claim,
+        admin_scope=auth.admin_scope or None,
+        leeway=auth.leeway_seconds,
     )
-    return Gate(verifier, metrics, reads_required=settings.auth_reads == "required")
+    return Gate(verifier, metrics, reads_required=auth.reads == "required")
