@@ -5,8 +5,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 export UV_PYTHON_DOWNLOADS := never
-UV_VERSION := 0.13.9
-UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+# pyproject.toml pins uv (required-version); a uv of another version on PATH would refuse the
+# project, so the Makefile always uses its own copy.
+UV_VERSION := $(shell sed -n 's/^required-version = "==\(.*\)"$$/\1/p' pyproject.toml)
+UV := .tools/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 SYNCED := $(VENV)/.synced
@@ -21,7 +23,7 @@ help: ## List the targets
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(SYNCED): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-groups
 	@touch $@
 
 # checkov is locked apart (tools/checkov/uv.lock): its boto3 pin conflicts with the service's.
