@@ -67,6 +67,14 @@ test-python: $(SYNCED) $(NODE_READY) shellcheck-tool prometheus-tool ## Every py
 	@$(VENV)/bin/coverage combine -q
 	$(VENV)/bin/coverage report
 
+.PHONY: test-unit
+test-unit: $(SYNCED) ## The unit tier alone: pure code and the app in-process (seconds)
+	$(VENV)/bin/pytest -q -m unit
+
+.PHONY: test-fast
+test-fast: $(SYNCED) ## Unit, docs and infra policy tiers: the edit loop (under a minute)
+	$(VENV)/bin/pytest -q -m "unit or docs or infra"
+
 # pre-commit runs ruff (lint + format), mypy --strict, yamllint, shellcheck, hadolint,
 # terraform fmt, actionlint and zizmor, so lint and typecheck are not repeated here.
 .PHONY: test

@@ -11,8 +11,6 @@ from tests.support import tokens
 from tests.support.server import ServerProcess
 from tests.support.tokens import JwksServer, Keyring
 
-pytestmark = pytest.mark.e2e
-
 StartServer = Callable[..., ServerProcess]
 
 

@@ -11,13 +11,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.conftest import StartServer
 from tests.support import tokens
 from tests.support.tokens import ADMIN_GROUP, AUDIENCE, ISSUER, Keyring
 
-pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 

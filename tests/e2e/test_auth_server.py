@@ -13,8 +13,6 @@ from tests.support import tokens
 from tests.support.server import Reply, ServerProcess, request
 from tests.support.tokens import ADMIN_GROUP, JwksServer, Keyring
 
-pytestmark = pytest.mark.e2e
-
 BODY = json.dumps({"dateOfBirth": "1990-07-14"}).encode()
 
 

@@ -6,11 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.conftest import StartServer
 
-pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 SEED = "20261128"
 MAX_EXAMPLES = "100"

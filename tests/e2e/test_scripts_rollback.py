@@ -20,8 +20,6 @@ import pytest
 from moto.server import ThreadedMotoServer
 from mypy_boto3_ecs import ECSClient
 
-pytestmark = pytest.mark.e2e
-
 ROOT = Path(__file__).resolve().parents[2]
 ROLLBACK = ROOT / "scripts" / "rollback"
 REGION = "eu-west-1"

@@ -22,8 +22,6 @@ import pytest
 from tests.support.ports import free_port
 from tests.support.server import ServerProcess, request
 
-pytestmark = pytest.mark.e2e
-
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "scripts" / "smoke"
 LOADTEST = ROOT / "scripts" / "loadtest"

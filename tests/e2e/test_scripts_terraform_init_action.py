@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 from hcl2.api import load as load_hcl
 
-pytestmark = pytest.mark.e2e
-
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / ".github" / "actions" / "terraform-init" / "action.yml"
 ENVIRONMENTS = ["staging", "prod"]

@@ -18,8 +18,6 @@ from tests.support import tokens
 from tests.support.server import ServerProcess
 from tests.support.tokens import ADMIN_GROUP, JwksServer, Keyring
 
-pytestmark = pytest.mark.e2e
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

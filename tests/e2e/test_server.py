@@ -21,7 +21,6 @@ from tests.e2e.conftest import StartServer
 from tests.support.dynalite import Dynalite
 from tests.support.server import ROOT, Reply, ServerProcess, request
 
-pytestmark = pytest.mark.e2e
 JSON = {"Content-Type": "application/json"}
 
 

@@ -6,13 +6,9 @@ import http.client
 import json
 import socket
 
-import pytest
-
 from hello_birthday.api import MAX_BODY_BYTES
 from tests.e2e.conftest import StartServer
 from tests.support.server import request
-
-pytestmark = pytest.mark.e2e
 
 
 def _chunked_put(port: int, name: str, body: bytes) -> tuple[int, str, bytes]:

@@ -13,8 +13,6 @@ from tests.support import tokens
 from tests.support.ports import free_port
 from tests.support.tokens import JwksServer, SigningKey
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def first() -> SigningKey:

@@ -17,8 +17,6 @@ from tests.support.concurrency import errors_from_threads
 from tests.support.dynalite import FAKE_CREDENTIALS, Dynalite
 from tests.support.ports import free_port
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,8 +16,6 @@ import pytest
 from hello_birthday.storage import StorageUnavailable
 from hello_birthday.storage.sqlite import SQLiteRepository
 
-pytestmark = pytest.mark.integration
-
 BORN = date(1990, 1, 1)
 
 

@@ -20,8 +20,6 @@ from hello_birthday.storage import StorageUnavailable
 from hello_birthday.storage.sqlite import SQLiteRepository
 from tests.support.concurrency import errors_from_threads
 
-pytestmark = pytest.mark.integration
-
 # Only a guard against a hang: nothing here is meant to take more than a second or two.
 _PATIENCE = 30.0
 
