@@ -89,7 +89,7 @@ dynamodb-local: $(SYNCED) $(NODE_READY) ## dynalite on 127.0.0.1:8000 with the t
 
 .PHONY: diagram
 diagram: $(SYNCED) ## Draw the architecture pictures (docs/*.png) offline with Graphviz
-	@command -v dot >/dev/null || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
+	@tools/apt-install dot graphviz "make diagram"
 	$(PY) docs/architecture.py render
 
 # --- infra -------------------------------------------------------------------
@@ -144,12 +144,12 @@ rollback: $(SYNCED) ## Roll an ECS service back: make rollback CLUSTER=... SERVI
 # actionlint runs shellcheck over every `run:` script, and the pre-commit hook needs it too.
 .PHONY: shellcheck-tool
 shellcheck-tool:
-	@command -v shellcheck >/dev/null || { apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null; }
+	@tools/apt-install shellcheck shellcheck "actionlint and pre-commit"
 
 # promtool checks and unit-tests the Prometheus rules (tests/integration/test_prometheus_rules.py).
 .PHONY: prometheus-tool
 prometheus-tool:
-	@command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq prometheus >/dev/null; }
+	@tools/apt-install promtool prometheus "the Prometheus rule tests"
 
 .PHONY: workflow-lint
 workflow-lint: $(SYNCED) shellcheck-tool ## Lint .github offline: actionlint, zizmor, yamllint, SHA pins
@@ -171,7 +171,7 @@ audit-deps: $(SYNCED) ## pip-audit the locked runtime dependencies (needs pypi.o
 
 # --- rehearsal -----------------------------------------------------------------
 # Debian's HAProxy is the load balancer of the rehearsal; CI machines start without it.
-HAPROXY_READY := command -v haproxy >/dev/null || { apt-get update -qq && apt-get install -y -qq haproxy >/dev/null; }
+HAPROXY_READY := tools/apt-install haproxy haproxy "the rehearsal"
 
 .PHONY: rehearse
 rehearse: $(SYNCED) $(NODE_READY) ## Rolling deploys and faults under load behind HAProxy; rewrites docs/resilience.md
@@ -188,7 +188,7 @@ rehearse-ci: $(SYNCED) $(NODE_READY) ## The rehearsal's short profile (about 2 m
 # is layered on the locked venv by `uv run --with` instead of being a project dependency.
 .PHONY: bench
 bench: $(SYNCED) $(NODE_READY) ## Throughput, latency, memory and start-up against reference apps (~5 min); rewrites docs/benchmarks.md
-	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	@tools/apt-install wrk wrk "make bench"
 	$(PY) -m bench --uv "$(UV)" --report docs/benchmarks.md
 
 # --- image ---------------------------------------------------------------------
