@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from hello_birthday.auth import Gate
 from hello_birthday.domain import ValidationError, greeting, parse_date_of_birth, parse_username
 from hello_birthday.problems import Problem
-from hello_birthday.storage import Repository
+from hello_birthday.services import services
 
 MAX_BODY_BYTES = 4096
 HELLO_ROUTE = "/hello/<username>"
@@ -23,27 +20,13 @@ _GREETING_HEADERS = (("Content-Type", "application/json"), ("Cache-Control", "no
 bp = Blueprint("hello", __name__)
 
 
-def _repository() -> Repository:
-    repository: Repository = current_app.extensions["hello_birthday.repository"]
-    return repository
-
-
-def _gate() -> Gate:
-    gate: Gate = current_app.extensions["hello_birthday.auth"]
-    return gate
-
-
-def _today() -> date:
-    clock: Callable[[], date] = current_app.extensions["hello_birthday.clock"]
-    return clock()
-
-
 @bp.get(HELLO_ROUTE)
 def get_greeting(username: str) -> Response:
     """Greet a stored user with the days left until their birthday."""
-    _gate().check_read()
+    wired = services()
+    wired.gate.check_read()
     user = parse_username(username)
-    repository = _repository()
+    repository = wired.repository
     born = repository.get(user.key)
     if born is None and user.legacy_key is not None:
         # Stored before keys folded width, and not written since (decision 0001).
@@ -55,7 +38,7 @@ def get_greeting(username: str) -> Response:
             "Not Found",
             f"No date of birth is stored for {username!r}.",
         )
-    body = json.dumps({"message": greeting(user.display, born, _today())}, ensure_ascii=False)
+    body = json.dumps({"message": greeting(user.display, born, wired.clock())}, ensure_ascii=False)
     # The answer changes at midnight in the service's zone: no cache may keep it.
     return Response(body, 200, _GREETING_HEADERS)
 
@@ -63,7 +46,8 @@ def get_greeting(username: str) -> Response:
 @bp.put(HELLO_ROUTE)
 def put_date_of_birth(username: str) -> Response:
     """Save or replace a user's date of birth."""
-    gate = _gate()
+    wired = services()
+    gate = wired.gate
     # Anonymous clients learn nothing about the body's validity: the token is checked first.
     principal = gate.authenticate()
     user = parse_username(username)
@@ -74,8 +58,8 @@ def put_date_of_birth(username: str) -> Response:
         raise ValidationError(unknown[0], "is not a known field; the body takes only dateOfBirth")
     if "dateOfBirth" not in payload:
         raise ValidationError("dateOfBirth", "is required")
-    born = parse_date_of_birth(payload["dateOfBirth"], _today())
-    _repository().save(user.key, born)
+    born = parse_date_of_birth(payload["dateOfBirth"], wired.clock())
+    wired.repository.save(user.key, born)
     response = Response(status=204)
     # A 204 has no body, so it has no media type either.
     del response.headers["Content-Type"]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import Flask, Request, Response
 from werkzeug.routing import MapAdapter, Rule
@@ -16,12 +15,10 @@ from hello_birthday.observability import (
     configure_logging,
 )
 from hello_birthday.problems import register_problem_handlers
+from hello_birthday.services import Clock, Services, install
 from hello_birthday.settings import Settings
 from hello_birthday.storage import Repository, open_repository
-from hello_birthday.storage.breaker import CircuitBreaker
-from hello_birthday.storage.instrumented import InstrumentedRepository
-
-Clock = Callable[[], date]
+from hello_birthday.storage.chain import build_chain
 
 
 class _RoutedRequest(Request):
@@ -78,8 +75,10 @@ def create_app(
     repository: Repository | None = None,
     clock: Clock | None = None,
 ) -> Flask:
-    """Build the service from settings; tests may inject a repository or a clock."""
-    configure_logging(settings.log_level)
+    """Build the service from settings; tests may inject a repository or a clock.
+
+    Nothing outside the app changes: logging is the entry points' to configure.
+    """
     app = _Service(__name__)
     app.request_class = _RoutedRequest
     # One byte past the body limit: a body without a declared length is cut at this many bytes
@@ -91,32 +90,23 @@ def create_app(
     app.url_map.merge_slashes = False
     metrics_dir = settings.runtime_dir / "metrics" if settings.runtime_dir else None
     metrics = Metrics(metrics_dir)
-    storage = InstrumentedRepository(repository or open_repository(settings), metrics)
-    # Requests go through the breaker; readiness asks storage itself. Two threads per worker
-    # stay out of storage's reach so health checks and metrics are answered while it is slow.
-    guarded = CircuitBreaker(
-        storage,
-        max_concurrent=max(1, settings.threads - 2),
-        # A call older than one attempt's timeout is already being retried: storage is slow.
-        slow_after=settings.storage_timeout,
-        on_refusal=lambda reason: metrics.storage_refusals.labels(reason).inc(),
-    )
+    chain = build_chain(repository or open_repository(settings), settings, metrics)
     metrics.threads.set(settings.workers * settings.threads)
     zone = settings.zone
     drain_marker = settings.runtime_dir / ops.DRAIN_MARKER_NAME if settings.runtime_dir else None
-    app.extensions.update(
-        {
-            "hello_birthday.settings": settings,
-            "hello_birthday.repository": guarded,
-            "hello_birthday.clock": clock or (lambda: datetime.now(zone).date()),
-            "hello_birthday.metrics": metrics,
-            "hello_birthday.readiness": ops.Readiness(storage, drain_marker),
-            "hello_birthday.auth": auth.build_gate(settings, metrics),
-            "hello_birthday.openapi": openapi.encoded_document(settings),
-        }
+    # Readiness asks storage itself, past the breaker: a refusal is not an outage.
+    readiness = ops.Readiness(chain.instrumented, drain_marker)
+    install(
+        app,
+        Services(
+            repository=chain.guarded,
+            gate=auth.build_gate(settings, metrics),
+            clock=clock or (lambda: datetime.now(zone).date()),
+            metrics=metrics,
+            readiness=readiness,
+            openapi_document=openapi.encoded_document(settings),
+        ),
     )
-
-    readiness: ops.Readiness = app.extensions["hello_birthday.readiness"]
 
     @app.after_request
     def reconnect_elsewhere_while_draining(response: Response) -> Response:
@@ -137,4 +127,6 @@ def create_app(
 
 def create_app_from_env() -> Flask:
     """Entry point for granian and the flask CLI: settings from the environment."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -371,7 +371,8 @@ class ObservedApp:
     """WSGI middleware: request id, in-flight gauge, RED metrics and one access log line."""
 
     def __init__(self, app: WSGIApplication, metrics: Metrics) -> None:
-        self._app = app
+        # Public so a measurement can call the app without this layer (bench/breakdown.py).
+        self.wrapped = app
         self._metrics = metrics
         self._access_log = AccessLog()
         # Children by label values, resolved once: labels() validates and locks on every call.
@@ -403,7 +404,7 @@ class ObservedApp:
         started = time.perf_counter()
         self._metrics.in_flight.inc()
         try:
-            return self._app(environ, tagged_start_response)
+            return self.wrapped(environ, tagged_start_response)
         finally:
             elapsed = time.perf_counter() - started
             self._metrics.in_flight.dec()

@@ -6,11 +6,12 @@ import json
 from importlib.metadata import version
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, send_from_directory
+from flask import Blueprint, Response, abort, send_from_directory
 
 from hello_birthday.api import MAX_BODY_BYTES
 from hello_birthday.domain import DATE_PATTERN, USERNAME_MAX_LENGTH, username_pattern
 from hello_birthday.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
+from hello_birthday.services import services
 from hello_birthday.settings import Settings
 
 bp = Blueprint("openapi", __name__)
@@ -309,8 +310,7 @@ def _status_response(status: str) -> dict[str, Any]:
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
     """The OpenAPI document."""
-    document: bytes = current_app.extensions["hello_birthday.openapi"]
-    return Response(document, mimetype="application/json")
+    return Response(services().openapi_document, mimetype="application/json")
 
 
 @bp.get("/docs")

@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from hello_birthday.observability import Metrics
 from hello_birthday.problems import PROBLEM_BASE, RETRY_AFTER_SECONDS, problem_response
+from hello_birthday.services import services
 from hello_birthday.storage import Repository, StorageUnavailable
 
 DRAIN_MARKER_NAME = "draining"
@@ -76,8 +76,7 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     """Readiness: storage answers and the process is not draining."""
-    readiness: Readiness = current_app.extensions["hello_birthday.readiness"]
-    reason = readiness.problem()
+    reason = services().readiness.problem()
     if reason is None:
         return _json({"status": "ready"})
     return problem_response(
@@ -92,5 +91,4 @@ def readyz() -> Response:
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus text exposition, merged across workers."""
-    instruments: Metrics = current_app.extensions["hello_birthday.metrics"]
-    return Response(instruments.exposition(), content_type=CONTENT_TYPE_LATEST)
+    return Response(services().metrics.exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from hello_birthday.app import create_app
+from hello_birthday.observability import configure_logging
 from hello_birthday.settings import AuthSettings, Settings
 from hello_birthday.storage.sqlite import SQLiteRepository
 from tests.support import tokens
@@ -338,6 +339,7 @@ def test_unreachable_keys_answer_503_and_store_nothing(
 def test_tokens_never_reach_the_logs(
     capsys: pytest.CaptureFixture[str], make_app: AppFactory, rsa: SigningKey
 ) -> None:
+    configure_logging("INFO")  # as the entry points do; create_app does not
     # Built after capsys so the service's log handler writes into the capture.
     client = make_app().test_client()
     good = rsa.sign(tokens.claims("alice"))

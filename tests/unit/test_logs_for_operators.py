@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from hello_birthday.app import create_app
+from hello_birthday.observability import configure_logging
 from hello_birthday.settings import Settings
 from hello_birthday.storage.sqlite import SQLiteRepository
 from tests.unit.conftest import TODAY
@@ -28,6 +29,7 @@ def _access_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
 def test_the_alb_trace_id_is_on_the_request_line(
     capsys: pytest.CaptureFixture[str], repository: SQLiteRepository, through_logging: bool
 ) -> None:
+    configure_logging("INFO")  # as the entry points do; create_app does not
     client = create_app(Settings(), repository=repository, clock=lambda: TODAY).test_client()
     access = logging.getLogger("hello_birthday.access")
     if through_logging:
@@ -55,6 +57,7 @@ def _metric(text: str, name: str) -> float:
 def test_breaker_refusals_are_counted_and_logged_apart_from_failures(
     sqlite_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    configure_logging("INFO")  # as the entry points do; create_app does not
     store = SQLiteRepository(sqlite_path, timeout=0.05)
     client = create_app(Settings(), repository=store, clock=lambda: TODAY).test_client()
     blocker = sqlite3.connect(sqlite_path, isolation_level=None)

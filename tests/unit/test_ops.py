@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hello_birthday.app import create_app
-from hello_birthday.observability import format_log_time
+from hello_birthday.observability import configure_logging, format_log_time
 from hello_birthday.ops import Readiness
 from hello_birthday.settings import Settings
 from hello_birthday.storage import StorageUnavailable
@@ -119,6 +119,7 @@ def test_storage_outage_is_503_problem_with_retry_after(sqlite_path: Path) -> No
 def test_unexpected_errors_are_500_problems_without_traces(
     sqlite_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    configure_logging("INFO")  # as the entry points do; create_app does not
     app = create_app(Settings(sqlite_path=sqlite_path), clock=lambda: TODAY)
 
     @app.get("/boom")
@@ -165,6 +166,7 @@ def test_metrics_carry_what_the_alerts_divide_by(sqlite_path: Path) -> None:
 def test_one_json_log_line_per_request_without_dates_of_birth(
     capsys: pytest.CaptureFixture[str], repository: SQLiteRepository
 ) -> None:
+    configure_logging("INFO")  # as the entry points do; create_app does not
     # Built inside the test so its log handler writes to the captured stdout.
     client = create_app(Settings(), repository=repository, clock=lambda: TODAY).test_client()
     client.put(
@@ -187,6 +189,7 @@ def test_one_json_log_line_per_request_without_dates_of_birth(
 def test_other_log_lines_carry_the_request_id(
     sqlite_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    configure_logging("INFO")  # as the entry points do; create_app does not
     store = SQLiteRepository(sqlite_path, timeout=0.1)
     client = create_app(Settings(), repository=store, clock=lambda: TODAY).test_client()
     blocker = sqlite3.connect(sqlite_path, isolation_level=None)
@@ -227,6 +230,7 @@ def testformat_log_times_read_as_datetime_writes_them(created: float) -> None:
 def test_access_line_is_the_same_with_or_without_a_log_record(
     capsys: pytest.CaptureFixture[str], repository: SQLiteRepository
 ) -> None:
+    configure_logging("INFO")  # as the entry points do; create_app does not
     client = create_app(Settings(), repository=repository, clock=lambda: TODAY).test_client()
     headers = {"X-Request-ID": "same-id"}
     client.get("/hello/nobody", headers=headers)
@@ -284,6 +288,7 @@ def test_access_lines_reach_a_buffered_stream_soon_and_in_order(
     log_path = tmp_path / "stdout.log"
     with log_path.open("w") as stdout:  # block-buffered, as a container's stdout pipe is
         monkeypatch.setattr(sys, "stdout", stdout)
+        configure_logging("INFO")  # as the entry points do; create_app does not
         client = create_app(Settings(), repository=repository, clock=lambda: TODAY).test_client()
         client.get("/hello/nobody", headers={"X-Request-ID": "first"})
         deadline = time.monotonic() + 10
@@ -313,6 +318,7 @@ def test_request_lines_are_batched_even_when_stdout_is_unbuffered(
     raw = _CountingFile(tmp_path / "stdout.log", "w")
     # What PYTHONUNBUFFERED makes of stdout: text written straight through to the file.
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, write_through=True))
+    configure_logging("INFO")  # as the entry points do; create_app does not
     client = create_app(Settings(), repository=repository, clock=lambda: TODAY).test_client()
     for _ in range(20):
         client.get("/hello/nobody")
@@ -320,3 +326,10 @@ def test_request_lines_are_batched_even_when_stdout_is_unbuffered(
     lines = (tmp_path / "stdout.log").read_text().splitlines()
     assert len(lines) == 20
     assert raw.writes < 5
+
+
+def test_building_the_app_leaves_logging_as_it_was(repository: SQLiteRepository) -> None:
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    create_app(Settings(log_level="DEBUG"), repository=repository, clock=lambda: TODAY)
+    assert (list(root.handlers), root.level) == before

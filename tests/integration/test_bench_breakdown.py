@@ -1,0 +1,43 @@
+"""`make bench`'s in-process breakdown runs against the app as create_app builds it today."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from bench.breakdown import ACCESS_LOG, LAYERS
+from bench.harness import USER_PREFIX
+
+from hello_birthday.storage.sqlite import SQLiteRepository
+from tests.support.processes import username
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS = 20
+
+
+def test_the_breakdown_measures_every_layer_once(tmp_path: Path) -> None:
+    database = tmp_path / "bench.sqlite3"
+    store = SQLiteRepository(database, timeout=1)
+    for index in range(USERS):
+        store.save(username(USER_PREFIX, index), date(1990, 4, 1))
+    store.close()
+    command = [sys.executable, "-m", "bench.breakdown", str(database), str(tmp_path)]
+    done = subprocess.run(
+        [*command, str(USERS), "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    steps = json.loads(done.stdout.splitlines()[-1])
+    # Every storage decorator create_app wires is found and measured, then the middleware.
+    assert [f"+ {label}" for label in LAYERS.values()] == [
+        step for step in steps if step.startswith("+ ") and "request id" not in step
+    ][: len(LAYERS)]
+    assert ACCESS_LOG in steps
+    assert all(microseconds > 0 for microseconds in steps.values())
