@@ -104,7 +104,7 @@ def create_app(
             clock=clock or (lambda: datetime.now(zone).date()),
             metrics=metrics,
             readiness=readiness,
-            openapi_document=openapi.encoded_document(settings),
+            openapi_document=openapi.encoded_document(settings.auth),
         ),
     )
 
