@@ -79,7 +79,7 @@ def _write_log_config(path: Path, level: str) -> None:
     config = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "hello_birthday.observability.JsonFormatter"}},
+        "formatters": {"json": {"()": "hello_birthday.observability.logs.JsonFormatter"}},
         "handlers": {"stdout": handler},
         "root": {"handlers": ["stdout"], "level": level},
         "loggers": {"_granian": {"handlers": ["stdout"], "level": level, "propagate": False}},
