@@ -126,7 +126,7 @@ def unique_username() -> str:
     return "smoke" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
 
 
-def run(client: Client, zone: ZoneInfo, log: list[str]) -> None:
+def run(client: Client, zone: dt.tzinfo, log: list[str]) -> None:
     def ok(resp: Response, what: str) -> None:
         log.append(f"ok   {what} ({resp.elapsed_ms:.0f} ms)")
         print(log[-1], flush=True)
@@ -184,3 +184,8 @@ def wait_until_live(client: Client, seconds: float) -> None:
 def is_http_url(url: str) -> bool:
     """Only http:// and https:// base URLs are requested (no file:// or other schemes)."""
     return url.startswith(("http://", "https://"))
+
+
+def timezone(name: str) -> dt.tzinfo:
+    """The service's HELLO_TIMEZONE; UTC needs no tz database (Lambda's image may lack one)."""
+    return dt.UTC if name == "UTC" else ZoneInfo(name)

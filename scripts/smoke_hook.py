@@ -32,9 +32,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from smoke_checks import Client, SmokeFailure, is_http_url, run
+from smoke_checks import Client, SmokeFailure, is_http_url, run, timezone
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
@@ -77,7 +76,7 @@ def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
     attempt, attempts = _attempt(event), int(env.get("SMOKE_ATTEMPTS", "3"))
     print(f"smoke test of {revision} through {client.base_url}, attempt {attempt} of {attempts}")
     try:
-        run(client, ZoneInfo(env.get("HELLO_TIMEZONE", "UTC")), [])
+        run(client, timezone(env.get("HELLO_TIMEZONE", "UTC")), [])
     except SmokeFailure as failure:
         if attempt < attempts:
             print(f"smoke test attempt {attempt} failed, retrying: {failure}")
