@@ -68,14 +68,14 @@ module "auth" {
 module "observability" {
   source = "../observability"
 
-  name                    = local.name
-  kms_key_arn             = module.kms.key_arn
-  alarm_email             = var.alarm_email
+  name                      = local.name
+  kms_key_arn               = module.kms.key_arn
+  alarm_email               = var.alarm_email
   alb_arn_suffix            = module.alb.alb_arn_suffix
   target_group_arn_suffixes = module.alb.target_group_arn_suffixes
-  cluster_name            = local.name
-  service_name            = local.name
-  dynamodb_table_name     = module.dynamodb.table_name
+  cluster_name              = local.name
+  service_name              = local.name
+  dynamodb_table_name       = module.dynamodb.table_name
 }
 
 # The canary's smoke test: ECS runs it through the test listener rule before
@@ -148,8 +148,8 @@ module "github_oidc" {
   # ECS's own deployment roles and the hook's code, for canary deploys.
   ecs_deployment_role_arns = module.service.deployment_role_arns
   smoke_hook_function_arn  = module.smoke_hook.function_arn
-  stack_bucket_prefix   = module.alb.log_bucket_prefix
-  state_bucket_name     = var.state_bucket_name
-  state_key             = var.state_key
-  state_kms_key_arn     = var.state_kms_key_arn
+  stack_bucket_prefix      = module.alb.log_bucket_prefix
+  state_bucket_name        = var.state_bucket_name
+  state_key                = var.state_key
+  state_kms_key_arn        = var.state_kms_key_arn
 }
