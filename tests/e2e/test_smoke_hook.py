@@ -29,8 +29,6 @@ from tests.support.dynalite import Dynalite
 from tests.support.ports import free_port
 from tests.support.server import ServerProcess, request
 
-pytestmark = pytest.mark.e2e
-
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "scripts" / "build-smoke-hook"
 HEADER = "X-Hello-Test-Traffic"
