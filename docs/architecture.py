@@ -359,6 +359,16 @@ def draw_security(c: Canvas) -> None:
             "aws_iam_role",
             "aws_iam_role_policy",
         )
+        ecs_roles = c.node(
+            IAMRole,
+            "ecs_deployment_roles",
+            "ECS's canary roles: shift the\ntwo target groups and rules,\ninvoke the smoke hook",
+            "aws_iam_role",
+            "aws_iam_role_policy",
+        )
+        hook_role = c.node(
+            IAMRole, "smoke_hook_role", "Smoke hook role\nits own logs only", "aws_iam_role"
+        )
     with Cluster("Resources"):
         table = c.node(DynamodbTable, "dynamodb", "DynamoDB table", "aws_dynamodb_table")
         registry = c.node(ECR, "ecr", "ECR repository", "aws_ecr_repository")
@@ -370,6 +380,10 @@ def draw_security(c: Canvas) -> None:
             SimpleStorageServiceS3Bucket, "terraform_state", "Terraform state", "aws_s3_bucket"
         )
         topic = c.node(SimpleNotificationServiceSnsTopic, "sns", "SNS topic", "aws_sns_topic")
+        balancer = c.node(
+            ALB, "alb_rules", "ALB target groups\n+ listener rules", "aws_lb_listener_rule"
+        )
+        hook = c.node(Lambda, "smoke_hook", "Smoke hook function", "aws_lambda_function")
     key = c.node(
         KeyManagementService, "kms", "KMS key per environment\nrotated yearly", "aws_kms_key"
     )
@@ -377,8 +391,10 @@ def draw_security(c: Canvas) -> None:
 
     task_role >> edge(MAY_TOUCH) >> table
     execution_role >> edge(MAY_TOUCH) >> [registry, logs]
-    deploy >> edge(MAY_TOUCH) >> [registry, service, state]
-    key >> edge(ENCRYPTS) >> [table, logs, topic, registry]
+    deploy >> edge(MAY_TOUCH) >> [registry, service, state, hook]
+    ecs_roles >> edge(MAY_TOUCH) >> [balancer, hook]
+    hook_role >> edge(MAY_TOUCH) >> logs
+    key >> edge(ENCRYPTS) >> [table, logs, topic, registry, hook]
     igw - Edge(style="invis") - waf - Edge(style="invis") - cert - Edge(style="invis") - user_pool
 
 
