@@ -41,12 +41,17 @@ IN_PROGRESS = "IN_PROGRESS"
 
 
 def _attempt(event: Mapping[str, Any]) -> int:
-    """Which invocation this is: 1, or one more than the count the last IN_PROGRESS handed back."""
-    details = event.get("hookDetails")
-    if isinstance(details, Mapping):
-        previous = details.get("smokeAttempt")
-        if isinstance(previous, int) and previous >= 1:
-            return previous + 1
+    """Which invocation this is: 1, or one more than the count the last IN_PROGRESS handed back.
+
+    The payload's documentation does not say at which level ECS hands hookDetails back, so both
+    the top level and executionDetails are read.
+    """
+    for scope in (event, event.get("executionDetails")):
+        details = scope.get("hookDetails") if isinstance(scope, Mapping) else None
+        if isinstance(details, Mapping):
+            previous = details.get("smokeAttempt")
+            if isinstance(previous, int) and previous >= 1:
+                return previous + 1
     return 1
 
 

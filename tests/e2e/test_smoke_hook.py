@@ -169,8 +169,9 @@ def test_a_good_revision_succeeds(package: Path, good: ServerProcess) -> None:
     assert "ok   GET of an unknown user -> 404 problem+json" in result["log"]
 
 
+@pytest.mark.parametrize("nested", [False, True], ids=["top-level", "in-executionDetails"])
 def test_a_revision_whose_storage_refuses_writes_is_retried_then_failed(
-    package: Path, bad: ServerProcess
+    package: Path, bad: ServerProcess, nested: bool
 ) -> None:
     assert request(f"{bad.url}/readyz").status == 200, "the fault must be invisible to readiness"
     with KeyedRule(bad.port) as rule:
@@ -179,9 +180,14 @@ def test_a_revision_whose_storage_refuses_writes_is_retried_then_failed(
         assert first["hookDetails"] == {"smokeAttempt": 1}
         assert first["callBackDelay"] == 20
         # ECS hands the hookDetails of an IN_PROGRESS answer back on the next invocation.
+        handed_back = (
+            {"executionDetails": EVENT["executionDetails"] | {"hookDetails": first["hookDetails"]}}
+            if nested
+            else EVENT | {"hookDetails": first["hookDetails"]}
+        )
         last = invoke(
             package,
-            EVENT | {"hookDetails": first["hookDetails"]},
+            handed_back,
             **through_rule(rule),
             SMOKE_ATTEMPTS="2",
         )
