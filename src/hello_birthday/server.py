@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -136,6 +137,9 @@ def serve(settings: Settings) -> int:
         runtime.remove()
 
 
+_PID_FILE = re.compile(r"_(\d+)\.db$")
+
+
 class _Workers:
     """granian's worker processes, watched so a dead one's metric files can be retired.
 
@@ -149,19 +153,30 @@ class _Workers:
         self._children = Path(f"/proc/{granian_pid}/task/{granian_pid}/children")
         self._metrics_dir = metrics_dir
         self._known: set[int] = set()
+        self._retired: set[int] = set()
 
-    def _current(self) -> set[int]:
+    def _current(self) -> set[int] | None:
         try:
             return {int(pid) for pid in self._children.read_text().split()}
         except OSError:
-            return set()
+            return None
+
+    def _with_files(self) -> set[int]:
+        # A worker that died between two looks at granian's children was never seen alive;
+        # its metric files (named <kind>_<pid>.db) still say it ran.
+        return {
+            int(m.group(1)) for p in self._metrics_dir.iterdir() if (m := _PID_FILE.search(p.name))
+        }
 
     def retire_dead(self) -> None:
         """Retire the metric files of workers that are gone since the last call."""
         current = self._current()
-        for pid in self._known - current:
+        if current is None:
+            return  # granian itself is gone; the supervisor's loop sees it exit
+        for pid in sorted((self._known | self._with_files()) - current - self._retired):
             _log.error("worker died; granian replaces it", extra={"pid": pid})
             multiprocess.mark_process_dead(pid, str(self._metrics_dir))  # type: ignore[no-untyped-call]
+            self._retired.add(pid)
         self._known = current
 
 
