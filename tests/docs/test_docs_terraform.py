@@ -104,15 +104,34 @@ def test_resources_left_out_of_the_picture_still_exist(
     assert stale == set(), "NOT_DRAWN names resource types the Terraform no longer has"
 
 
+def _for_each_keys(path: str, body: dict[str, Any]) -> list[str | None]:
+    """The keys a resource is repeated for: those of the local map its for_each names."""
+    if "for_each" not in body:
+        return [None]
+    (expression,) = body["for_each"]
+    match = re.fullmatch(r"\$\{local\.(\w+)\}", str(expression))
+    assert match, f"for_each {expression} in {path}: the docs can only expand a local map"
+    with (DOCS.parent / path).open() as handle:
+        parsed = load_hcl(handle)
+    (mapping,) = [b[match.group(1)] for b in parsed.get("locals", []) if match.group(1) in b]
+    if isinstance(mapping, list):
+        (mapping,) = mapping
+    assert isinstance(mapping, dict), f"local.{match.group(1)} in {path} is not a literal map"
+    return [str(key).strip('"') for key in mapping]
+
+
 def alarm_names(resources: list[Resource]) -> list[str]:
-    """Alarm names as the documents write them: every interpolation becomes <name>."""
+    """Alarm names as the documents write them: each.key expanded, every other interpolation
+    becomes <name>."""
     names = []
-    for rtype, _, _, body in resources:
+    for rtype, _, path, body in resources:
         if rtype not in {"aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"}:
             continue
         value = body["alarm_name"]
-        raw = value[0] if isinstance(value, list) else value
-        names.append(re.sub(r"\$\{[^}]*\}", "<name>", str(raw).strip('"')))
+        raw = str(value[0] if isinstance(value, list) else value).strip('"')
+        for key in _for_each_keys(path, body):
+            named = raw if key is None else raw.replace("${each.key}", key)
+            names.append(re.sub(r"\$\{[^}]*\}", "<name>", named))
     return sorted(names)
 
 

@@ -4,23 +4,36 @@ output "sns_topic_arn" {
 }
 
 output "deployment_alarm_names" {
-  description = "Alarms that should roll back an ECS deployment when they fire (error rate and latency)."
+  description = "Alarms that should roll back an ECS deployment when they fire: the rollout guards on error rate and latency."
   value = [
     aws_cloudwatch_metric_alarm.http_5xx_rate.alarm_name,
     aws_cloudwatch_metric_alarm.p99_latency.alarm_name,
   ]
 }
 
+output "slo_alarm_names" {
+  description = "The composite burn-rate alarms that notify for the SLOs, by SLO and tier (availability/latency x fast-burn, slow-burn, budget-ticket)."
+  value = merge(
+    { for tier, alarm in aws_cloudwatch_composite_alarm.availability : "availability-${tier}" => alarm.alarm_name },
+    { for tier, alarm in aws_cloudwatch_composite_alarm.latency : "latency-${tier}" => alarm.alarm_name },
+  )
+}
+
 output "alarm_arns" {
-  description = "ARNs of all alarms."
-  value = [
-    aws_cloudwatch_metric_alarm.http_5xx_rate.arn,
-    aws_cloudwatch_metric_alarm.p99_latency.arn,
-    aws_cloudwatch_metric_alarm.unhealthy_hosts.arn,
-    aws_cloudwatch_metric_alarm.running_below_desired.arn,
-    aws_cloudwatch_metric_alarm.dynamodb_throttles.arn,
-    aws_cloudwatch_metric_alarm.dynamodb_system_errors.arn,
-  ]
+  description = "ARNs of all alarms, the burn-rate windows and their composites included."
+  value = concat(
+    [for alarm in aws_cloudwatch_composite_alarm.availability : alarm.arn],
+    [for alarm in aws_cloudwatch_composite_alarm.latency : alarm.arn],
+    [for alarm in aws_cloudwatch_metric_alarm.availability_burn : alarm.arn],
+    [for alarm in aws_cloudwatch_metric_alarm.latency_burn : alarm.arn],
+    [
+      aws_cloudwatch_metric_alarm.http_5xx_rate.arn,
+      aws_cloudwatch_metric_alarm.p99_latency.arn,
+      aws_cloudwatch_metric_alarm.unhealthy_hosts.arn,
+      aws_cloudwatch_metric_alarm.running_below_desired.arn,
+      aws_cloudwatch_metric_alarm.dynamodb_throttles.arn,
+      aws_cloudwatch_metric_alarm.dynamodb_system_errors.arn,
+  ])
 }
 
 output "dashboard_name" {

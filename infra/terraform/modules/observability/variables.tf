@@ -50,3 +50,14 @@ variable "p99_latency_threshold_seconds" {
   type        = number
   default     = 1
 }
+
+variable "latency_threshold_seconds" {
+  description = "Latency SLO threshold (docs/slo.md): a target response that takes longer counts against the latency budget. Also a bucket boundary of the service's duration histogram, which the Prometheus rules count against."
+  type        = number
+  default     = 0.3
+}
+
+variable "prometheus_workspace_arn" {
+  description = "Prometheus workspace whose alert manager may publish to the alarm topic (the topic policy admits aps.amazonaws.com for it alone)."
+  type        = string
+}
