@@ -49,6 +49,8 @@ def test_the_collector_is_not_essential_and_the_service_does_not_wait_for_it(
     collector: dict[str, Any],
 ) -> None:
     assert collector["essential"] is False
+    # ...and comes back by itself when it crashes.
+    assert collector["restartPolicy"]["enabled"] is True
     service_container = local(ECS, "container_definition")
     assert service_container["essential"] is True
     assert "dependsOn" not in service_container

@@ -121,6 +121,13 @@ locals {
     entryPoint = ["/bin/sh", "-c"]
     command    = [local.collector_script]
 
+    # A collector that crashes is started again in place rather than leaving
+    # the task without metrics until it is replaced.
+    restartPolicy = {
+      enabled              = true
+      restartAttemptPeriod = 60
+    }
+
     readonlyRootFilesystem = true
     # /prometheus is a VOLUME of the image owned by nobody, so the task
     # volume mounted there is writable by the collector.

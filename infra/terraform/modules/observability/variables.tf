@@ -40,13 +40,13 @@ variable "dynamodb_table_name" {
 }
 
 variable "error_rate_threshold_percent" {
-  description = "5xx responses, as a percentage of requests in a minute, that raise the alarm when exceeded in 2 of 3 consecutive minutes."
+  description = "Rollout guard: 5xx responses, as a percentage of requests in a minute, that roll a deployment back when exceeded in 2 of 3 consecutive minutes."
   type        = number
   default     = 5
 }
 
 variable "p99_latency_threshold_seconds" {
-  description = "p99 target response time, in seconds, that raises the alarm."
+  description = "Rollout guard: p99 target response time, in seconds, that rolls a deployment back when exceeded in 3 of 5 minutes."
   type        = number
   default     = 1
 }
