@@ -3,14 +3,21 @@
 The config the task runs is deploy/prometheus/collector.yml with three values replaced by
 modules/ecs-service. The test applies the module's own patterns to the file and has promtool
 (Debian's Prometheus, the same 2.x line as the pinned image) check the result, so a change to
-either side that breaks the replacement fails here.
+either side that breaks the replacement fails here. The start script's derivation of the task
+label runs for real, with a POSIX sh and wget (as the image's busybox has) against a local
+stand-in for the ECS task metadata endpoint.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import socket
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +202,67 @@ def test_promtool_accepts_the_config_the_task_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+TASK_ARN = (
+    "arn:aws:ecs:eu-west-1:111122223333:task/hello-birthday-prod/158d1c8083dd49d6b527399fd6414f5c"
+)
+
+
+class _Metadata(BaseHTTPRequestHandler):
+    """The ECS task metadata endpoint v4's /task document (the fields the script reads)."""
+
+    pretty = False
+
+    def do_GET(self) -> None:
+        if self.path != "/v4/abc/task":
+            self.send_error(404)
+            return
+        document = {"Cluster": "hello-birthday-prod", "TaskARN": TASK_ARN, "Family": "x"}
+        body = json.dumps(document, indent=2 if self.pretty else None).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture(params=[False, True], ids=["compact", "indented"])
+def metadata(request: pytest.FixtureRequest) -> Iterator[str]:
+    handler = type("Handler", (_Metadata,), {"pretty": request.param})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v4/abc"
+    server.shutdown()
+    server.server_close()
+
+
+def _task_label(metadata_uri: str) -> str:
+    """Run the script's lines up to the export of the task label with a POSIX sh and wget."""
+    script = str(local(ECS, "collector_script")).replace("$${", "${")
+    lines = script.splitlines()
+    head = lines[: next(i for i, line in enumerate(lines) if "export COLLECTOR_TASK" in line) + 1]
+    done = subprocess.run(
+        ["sh", "-c", "\n".join([*head, 'printf "%s" "$COLLECTOR_TASK"'])],
+        env={"PATH": "/usr/bin:/bin", "ECS_CONTAINER_METADATA_URI_V4": metadata_uri},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("wget") is None, reason="the image's busybox has wget; so must we")
+def test_the_task_label_is_the_task_id_from_the_metadata_endpoint(metadata: str) -> None:
+    assert _task_label(metadata) == TASK_ARN.rsplit("/", 1)[1]
+
+
+@pytest.mark.skipif(shutil.which("wget") is None, reason="the image's busybox has wget; so must we")
+def test_without_metadata_the_task_label_falls_back_to_the_host_name(metadata: str) -> None:
+    assert _task_label(metadata.replace("/v4/abc", "/gone")) == socket.gethostname()
