@@ -217,3 +217,30 @@ def test_tasks_reach_the_workspace_through_an_interface_endpoint() -> None:
     assert value(module_call(STACK, "service"), "endpoints_security_group_id") == (
         "${module.network.endpoints_security_group_id}"
     )
+
+
+def test_the_pipeline_may_update_the_rules_of_this_workspace_and_nothing_else_of_it() -> None:
+    oidc = MODULES / "github-oidc"
+    deploy = resource(oidc, "aws_iam_policy_document", "deploy", kind="data")
+    rules = _statement(deploy, "UpdateTheAlertRules")
+    assert value(rules, "actions") == [
+        "aps:PutRuleGroupsNamespace",
+        "aps:PutAlertManagerDefinition",
+    ]
+    assert value(rules, "resources") == [
+        "${var.prometheus.rule_group_namespace_arn}",
+        "${var.prometheus.workspace_arn}",
+    ]
+    writes = [
+        action
+        for statement in blocks_of(deploy, "statement")
+        if value(statement, "sid") != "RefreshStack"
+        for action in value(statement, "actions")
+        if str(action).startswith("aps:")
+    ]
+    assert sorted(writes) == ["aps:PutAlertManagerDefinition", "aps:PutRuleGroupsNamespace"]
+    wiring = value(module_call(STACK, "github_oidc"), "prometheus")
+    assert wiring == {
+        "workspace_arn": "${module.prometheus.workspace_arn}",
+        "rule_group_namespace_arn": "${module.prometheus.rule_group_namespace_arn}",
+    }

@@ -177,6 +177,15 @@ data "aws_iam_policy_document" "deploy" {
     resources = [var.ecs_service_arn]
   }
 
+  # The alert rules are code too: a change to deploy/prometheus/rules.yml (or
+  # to the alert manager's routing) reaches the workspace with the deploy that
+  # ships it, instead of failing every deploy until an operator applies it.
+  statement {
+    sid       = "UpdateTheAlertRules"
+    actions   = ["aps:PutRuleGroupsNamespace", "aps:PutAlertManagerDefinition"]
+    resources = [var.prometheus.rule_group_namespace_arn, var.prometheus.workspace_arn]
+  }
+
   statement {
     sid       = "HandRolesToEcsTasks"
     actions   = ["iam:PassRole"]

@@ -3,6 +3,11 @@ output "workspace_arn" {
   value       = aws_prometheus_workspace.this.arn
 }
 
+output "rule_group_namespace_arn" {
+  description = "ARN of the rule group namespace (deploy/prometheus/rules.yml); the deploy role may update it."
+  value       = aws_prometheus_rule_group_namespace.this.arn
+}
+
 output "workspace_id" {
   description = "ID of the workspace."
   value       = aws_prometheus_workspace.this.id

@@ -144,6 +144,7 @@ module "github_oidc" {
   ecr_repository_arn    = module.ecr.repository_arn
   ecs_service_arn       = module.service.service_arn
   pass_role_arns        = [module.service.task_role_arn, module.service.execution_role_arn]
+  prometheus            = { workspace_arn = module.prometheus.workspace_arn, rule_group_namespace_arn = module.prometheus.rule_group_namespace_arn }
   stack_bucket_prefix   = module.alb.log_bucket_prefix
   state_bucket_name     = var.state_bucket_name
   state_key             = var.state_key
