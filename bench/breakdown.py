@@ -95,13 +95,14 @@ def main() -> None:
     from bench.reference_wsgi import application
     from hello_birthday.app import create_app
     from hello_birthday.observability import ObservedApp, configure_logging
+    from hello_birthday.runtime import RuntimeDir
     from hello_birthday.services import install, services_of
     from hello_birthday.settings import Settings
     from hello_birthday.storage import open_repository
     from hello_birthday.storage.chain import build_chain
 
     paths = [f"/hello/{username(USER_PREFIX, index)}" for index in range(min(users, 1000))]
-    settings = Settings(sqlite_path=database, runtime_dir=runtime)
+    settings = Settings(sqlite_path=database)
     # The access log goes to a file, as a worker's stdout does when the supervisor's is one.
     log = (workdir / "breakdown-access.log").open("w")
     configure_logging(settings.log_level)
@@ -110,7 +111,7 @@ def main() -> None:
         raise RuntimeError("configure_logging no longer installs a StreamHandler")
     handler.setStream(log)
     access = logging.getLogger("hello_birthday.access")
-    ours = create_app(settings)
+    ours = create_app(settings, runtime=RuntimeDir(runtime))
     wired = services_of(ours)
     observed = ours.wsgi_app
     if not isinstance(observed, ObservedApp):

@@ -31,6 +31,7 @@ from diagrams.aws.compute import (  # type: ignore[import-untyped]
     ApplicationAutoScaling,
     ElasticContainerService,
     ElasticContainerServiceService,
+    Lambda,
 )
 from diagrams.aws.compute import Fargate as FargateTask
 from diagrams.aws.database import DynamodbTable  # type: ignore[import-untyped]
@@ -130,9 +131,11 @@ def draw_request_path(c: Canvas) -> None:
                 alb = c.node(
                     ALB,
                     "alb",
-                    "ALB, HTTPS :443\n(:80 redirects)\ntarget group :8080",
+                    "ALB, HTTPS :443\n(:80 redirects)\n2 target groups :8080\n"
+                    "rules: production\n(ECS's weights),\ntest (keyed header)",
                     "aws_lb",
                     "aws_lb_listener",
+                    "aws_lb_listener_rule",
                     "aws_lb_target_group",
                 )
             with Cluster("Private subnets, no route to the internet"):
@@ -159,10 +162,18 @@ def draw_request_path(c: Canvas) -> None:
             "DynamoDB table\nGetItem / PutItem\non-demand, PITR",
             "aws_dynamodb_table",
         )
+        # Outside the VPC: it tests the public endpoint exactly as clients reach it.
+        hook = c.node(
+            Lambda,
+            "smoke_hook",
+            "Smoke hook (Lambda)\nsmoke test with the test key,\nbefore production traffic",
+            "aws_lambda_function",
+        )
     legend(REQUEST)
 
     clients >> edge(REQUEST) >> dns
     clients >> edge(REQUEST) >> waf >> edge(REQUEST) >> alb
+    hook >> edge(REQUEST) >> waf
     alb >> edge(REQUEST) >> tasks
     tasks >> edge(REQUEST) >> gateway >> edge(REQUEST) >> table
 
@@ -206,7 +217,7 @@ def draw_control_plane(c: Canvas) -> None:
             service = c.node(
                 ElasticContainerServiceService,
                 "ecs_service",
-                "ECS service\nrolling update,\ncircuit breaker + alarm rollback",
+                "ECS service\ncanary, then bake;\ncircuit breaker,\nalarm rollback",
                 "aws_ecs_cluster",
                 "aws_ecs_service",
             )
@@ -217,7 +228,17 @@ def draw_control_plane(c: Canvas) -> None:
                 "aws_ecs_task_definition",
             )
         target_group = c.node(
-            ALB, "target_group", "ALB target group\nregisters the new tasks", "aws_lb_target_group"
+            ALB,
+            "target_group",
+            "ALB: two target groups,\nproduction + test rules;\nECS's role shifts the weights",
+            "aws_lb_target_group",
+            "aws_lb_listener_rule",
+        )
+        hook = c.node(
+            Lambda,
+            "smoke_hook",
+            "Smoke hook (Lambda)\nafter the test traffic shift:\nSUCCEEDED or roll back",
+            "aws_lambda_function",
         )
         with Cluster("VPC endpoints"):
             interface = c.node(
@@ -236,14 +257,15 @@ def draw_control_plane(c: Canvas) -> None:
         alarms = c.node(
             CloudwatchAlarm,
             "deployment_alarms",
-            "Deployment alarms (rollout guards)\n5xx rate, p99 latency",
+            "Deployment alarms\n5xx rate, p99 latency:\n"
+            "the ALB's (rollout guards)\nand each target group's",
             "aws_cloudwatch_metric_alarm",
         )
     legend(CONTROL, IMAGE)
 
     actions >> edge(CONTROL) >> oidc >> edge(CONTROL) >> deploy
     deploy >> edge(CONTROL) >> [state, registry, service]
-    service >> edge(CONTROL) >> [tasks, target_group]
+    service >> edge(CONTROL) >> [tasks, target_group, hook]
     scaling >> edge(CONTROL) >> service
     alarms >> edge(CONTROL) >> service
     registry >> edge(IMAGE) >> [interface, s3_gateway]
@@ -369,6 +391,16 @@ def draw_security(c: Canvas) -> None:
             "aws_iam_role",
             "aws_iam_role_policy",
         )
+        ecs_roles = c.node(
+            IAMRole,
+            "ecs_deployment_roles",
+            "ECS's canary roles: shift the\ntwo target groups and rules,\ninvoke the smoke hook",
+            "aws_iam_role",
+            "aws_iam_role_policy",
+        )
+        hook_role = c.node(
+            IAMRole, "smoke_hook_role", "Smoke hook role\nits own logs only", "aws_iam_role"
+        )
     with Cluster("Resources"):
         table = c.node(DynamodbTable, "dynamodb", "DynamoDB table", "aws_dynamodb_table")
         registry = c.node(ECR, "ecr", "ECR repository", "aws_ecr_repository")
@@ -386,6 +418,10 @@ def draw_security(c: Canvas) -> None:
             "Prometheus workspace",
             "aws_prometheus_workspace",
         )
+        balancer = c.node(
+            ALB, "alb_rules", "ALB target groups\n+ listener rules", "aws_lb_listener_rule"
+        )
+        hook = c.node(Lambda, "smoke_hook", "Smoke hook function", "aws_lambda_function")
     key = c.node(
         KeyManagementService, "kms", "KMS key per environment\nrotated yearly", "aws_kms_key"
     )
@@ -393,8 +429,10 @@ def draw_security(c: Canvas) -> None:
 
     task_role >> edge(MAY_TOUCH) >> [table, workspace]
     execution_role >> edge(MAY_TOUCH) >> [registry, logs]
-    deploy >> edge(MAY_TOUCH) >> [registry, service, state]
-    key >> edge(ENCRYPTS) >> [table, logs, topic, registry, workspace]
+    deploy >> edge(MAY_TOUCH) >> [registry, service, state, hook]
+    ecs_roles >> edge(MAY_TOUCH) >> [balancer, hook]
+    hook_role >> edge(MAY_TOUCH) >> logs
+    key >> edge(ENCRYPTS) >> [table, logs, topic, registry, hook, workspace]
     igw - Edge(style="invis") - waf - Edge(style="invis") - cert - Edge(style="invis") - user_pool
 
 
@@ -412,19 +450,28 @@ def draw_delivery_flow(c: Canvas) -> None:
     with Cluster("deploy.yml, environment staging"):
         staging = c.node(ECR, "deploy_staging", "Push to ECR\nterraform apply\nimage_tag=SHA")
         staging_rollout = c.node(
-            ElasticContainerService, "staging_rollout", "Rolling update\nwait until stable"
+            ElasticContainerService,
+            "staging_rollout",
+            "Canary 50 % for 3 min\nsmoke hook first\nwait for the outcome",
         )
         staging_checks = c.node(Decision, "staging_checks", "Smoke test\n+ load test")
     approval = c.node(User, "approval", "Approval\n(prod environment reviewers)")
     with Cluster("deploy.yml, environment prod"):
         prod = c.node(ECR, "deploy_prod", "Push the same digest\nterraform apply\nimage_tag=SHA")
         prod_rollout = c.node(
-            ElasticContainerService, "prod_rollout", "Rolling update\nwait until stable"
+            ElasticContainerService,
+            "prod_rollout",
+            "Canary 10 % for 10 min\nsmoke hook first\nwait for the outcome",
         )
         prod_smoke = c.node(Decision, "prod_smoke", "Smoke test")
     released = c.node(StartEnd, "released", "Released")
     rollback = c.node(
         Action, "rollback", "scripts/rollback\nto the task definition\nthat ran before"
+    )
+    ecs_rollback = c.node(
+        Action,
+        "ecs_rollback",
+        "ECS rolls back by itself\n(smoke hook, deployment alarm,\ncircuit breaker): run fails",
     )
 
     pr >> checks >> Edge(label="green") >> merge >> build >> staging >> staging_rollout
@@ -432,8 +479,8 @@ def draw_delivery_flow(c: Canvas) -> None:
     approval >> Edge(label="approved") >> prod >> prod_rollout >> prod_smoke
     prod_smoke >> Edge(label="pass") >> released
     failed = "#D93025"
-    [staging_rollout, staging_checks] >> Edge(label="fail", color=failed) >> rollback
-    [prod_rollout, prod_smoke] >> Edge(label="fail", color=failed) >> rollback
+    [staging_rollout, prod_rollout] >> Edge(label="rolled back", color=failed) >> ecs_rollback
+    [staging_checks, prod_smoke] >> Edge(label="fail", color=failed) >> rollback
 
 
 @dataclass(frozen=True)

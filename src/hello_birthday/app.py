@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from flask import Flask, Request, Response
@@ -10,6 +11,7 @@ from werkzeug.routing import MapAdapter
 from hello_birthday import api, auth, openapi, ops
 from hello_birthday.observability import Metrics, ObservedApp, RoutedRequest, configure_logging
 from hello_birthday.problems import register_problem_handlers
+from hello_birthday.runtime import RuntimeDir
 from hello_birthday.services import Clock, Services, install
 from hello_birthday.settings import Settings
 from hello_birthday.storage import Repository, open_repository
@@ -48,8 +50,12 @@ def create_app(
     *,
     repository: Repository | None = None,
     clock: Clock | None = None,
+    runtime: RuntimeDir | None = None,
 ) -> Flask:
     """Build the service from settings; tests may inject a repository or a clock.
+
+    `runtime` is the supervisor's shared directory; without one, metrics stay in the process
+    and nothing drains.
 
     Nothing outside the app changes: logging is the entry points' to configure.
     """
@@ -62,14 +68,12 @@ def create_app(
     # header; a path that is not a route is a 404 problem. No rule ends in a slash, so strict
     # slashes never redirect either.
     app.url_map.merge_slashes = False
-    metrics_dir = settings.runtime_dir / "metrics" if settings.runtime_dir else None
-    metrics = Metrics(metrics_dir)
+    metrics = Metrics(runtime.metrics if runtime else None)
     chain = build_chain(repository or open_repository(settings), settings, metrics)
     metrics.threads.set(settings.workers * settings.threads)
     zone = settings.zone
-    drain_marker = settings.runtime_dir / ops.DRAIN_MARKER_NAME if settings.runtime_dir else None
     # Readiness asks storage itself, past the breaker: a refusal is not an outage.
-    readiness = ops.Readiness(chain.instrumented, drain_marker)
+    readiness = ops.Readiness(chain.instrumented, runtime.drain_marker if runtime else None)
     install(
         app,
         Services(
@@ -103,4 +107,4 @@ def create_app_from_env() -> Flask:
     """Entry point for granian and the flask CLI: settings from the environment."""
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, runtime=RuntimeDir.from_env(os.environ))

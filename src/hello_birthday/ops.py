@@ -15,8 +15,6 @@ from hello_birthday.problems import PROBLEM_BASE, RETRY_AFTER_SECONDS, problem_r
 from hello_birthday.services import services
 from hello_birthday.storage import Repository, StorageUnavailable
 
-DRAIN_MARKER_NAME = "draining"
-
 bp = Blueprint("ops", __name__)
 
 

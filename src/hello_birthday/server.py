@@ -6,11 +6,9 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -20,9 +18,9 @@ from types import FrameType
 from prometheus_client import multiprocess
 
 from hello_birthday.observability import configure_logging
-from hello_birthday.ops import DRAIN_MARKER_NAME
+from hello_birthday.runtime import RuntimeDir
 from hello_birthday.settings import Settings
-from hello_birthday.storage import StorageUnavailable, open_repository
+from hello_birthday.storage import StorageUnavailable, prepare_storage
 
 _log = logging.getLogger("hello_birthday.server")
 _KILL_MARGIN_SECONDS = 5.0
@@ -90,14 +88,11 @@ def _write_log_config(path: Path, level: str) -> None:
 def serve(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT, then drain and stop; the exit code is 0 on a clean stop."""
     configure_logging(settings.log_level)
-    if settings.storage == "sqlite":
-        # Workers start together, and turning a new SQLite file to WAL needs it to oneself:
-        # a worker that lost that race died with "database is locked". So it is done here once.
-        try:
-            open_repository(settings).close()
-        except StorageUnavailable as error:
-            _log.error("cannot open storage", extra={"error": str(error)})
-            return 1
+    try:
+        prepare_storage(settings)
+    except StorageUnavailable as error:
+        _log.error("cannot open storage", extra={"error": str(error)})
+        return 1
     stop_requested = threading.Event()
     signals_seen = 0
 
@@ -106,22 +101,15 @@ def serve(settings: Settings) -> int:
         signals_seen += 1
         stop_requested.set()
 
-    runtime_dir = Path(tempfile.mkdtemp(prefix="hello-birthday-"))
+    runtime = RuntimeDir.create()
     try:
-        metrics_dir = runtime_dir / "metrics"
-        metrics_dir.mkdir()
-        log_config = runtime_dir / "logging.json"
-        _write_log_config(log_config, settings.log_level)
-        env = dict(
-            os.environ,
-            HELLO_RUNTIME_DIR=str(runtime_dir),
-            PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-        )
+        _write_log_config(runtime.log_config, settings.log_level)
+        env = {**os.environ, **runtime.environment()}
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         # The command is built from validated settings and our own interpreter path.
         child = subprocess.Popen(  # noqa: S603
-            granian_command(settings, log_config),
+            granian_command(settings, runtime.log_config),
             env=env,
             # Its own session: a Ctrl+C or a signal to our process group must not reach granian
             # before the drain is over; only this supervisor tells it when to stop.
@@ -137,15 +125,15 @@ def serve(settings: Settings) -> int:
                 "storage": settings.storage,
             },
         )
-        workers = _Workers(child.pid, metrics_dir)
+        workers = _Workers(child.pid, runtime.metrics)
         while not stop_requested.wait(0.2):
             if child.poll() is not None:
                 _log.error("server exited unexpectedly", extra={"exit_code": child.returncode})
                 return child.returncode or 1
             workers.retire_dead()
-        return _drain_and_stop(child, runtime_dir, settings, lambda: signals_seen > 1)
+        return _drain_and_stop(child, runtime, settings, lambda: signals_seen > 1)
     finally:
-        shutil.rmtree(runtime_dir, ignore_errors=True)
+        runtime.remove()
 
 
 class _Workers:
@@ -179,13 +167,13 @@ class _Workers:
 
 def _drain_and_stop(
     child: subprocess.Popen[bytes],
-    runtime_dir: Path,
+    runtime: RuntimeDir,
     settings: Settings,
     hurried: Callable[[], bool],
 ) -> int:
     # Readiness turns 503 at once; connections are still accepted during the drain so requests
     # the load balancer sends before it notices are served, not refused.
-    (runtime_dir / DRAIN_MARKER_NAME).touch()
+    runtime.drain_marker.touch()
     _log.info("draining", extra={"drain_seconds": settings.drain_seconds})
     deadline = time.monotonic() + settings.drain_seconds
     while time.monotonic() < deadline and child.poll() is None:

@@ -61,8 +61,6 @@ class Settings:
     # Longer than the ALB's idle timeout (50 s, infra/terraform/modules/alb): the balancer, not
     # the target, must be the one to close an idle connection. 60 s is granian's maximum.
     keep_alive_seconds: float = 60.0
-    # Set by the server for its workers: where the drain marker and metric files live.
-    runtime_dir: Path | None = None
     auth: AuthSettings = field(default_factory=AuthSettings)
 
     def __post_init__(self) -> None:
@@ -108,7 +106,6 @@ class Settings:
                 minimum=1,
                 maximum=60,
             ),
-            runtime_dir=Path(env["HELLO_RUNTIME_DIR"]) if env.get("HELLO_RUNTIME_DIR") else None,
             auth=_auth_from(reader),
         )
         settings.validate()

@@ -48,7 +48,7 @@ MINIMAL = {
 
 def variables_script() -> str:
     """The action's script without its last command, `terraform init` of the S3 backend."""
-    # The action's only step ends the file with its `run: |` block.
+    # The action's last step (the only one with a `run: |` block) ends the file.
     _, marker, block = ACTION.read_text().partition("      run: |\n")
     assert marker, "the action no longer has a run block"
     head, init, _ = textwrap.dedent(block).partition('terraform -chdir="$TF_DIR" init')

@@ -103,6 +103,8 @@ def test_alarms_cover_errors_latency_health_capacity_and_dynamodb() -> None:
         "running_below_desired",
         "dynamodb_throttles",
         "dynamodb_system_errors",
+        "deployment_5xx_rate",
+        "deployment_p99_latency",
         "availability_burn",
         "latency_burn",
     }

@@ -81,10 +81,17 @@ def test_the_5xx_alarm_stays_quiet_without_traffic_and_counts_target_errors() ->
 
 def test_zero_healthy_or_zero_registered_targets_alarm() -> None:
     body = resource(OBSERVABILITY, "aws_cloudwatch_metric_alarm", "no_healthy_targets")
-    assert value(body, "metric_name") == "HealthyHostCount"
-    assert _breaches("no_healthy_targets", 0.0)
-    assert _breaches("no_healthy_targets", None), "no target registered reports no data"
-    assert not _breaches("no_healthy_targets", 1.0)
+    (per_group,) = [d["metric_query"] for d in blocks_of(body, "dynamic") if "metric_query" in d]
+    metric = blocks_of(blocks_of(per_group, "content")[0], "metric")[0]
+    assert value(metric, "metric_name") == "HealthyHostCount"
+    math = _math("no_healthy_targets")
+    # Neither group reports (nothing registered anywhere): the ALB answers everything itself.
+    assert _breaches("no_healthy_targets", _evaluate(math, {}))
+    assert _breaches("no_healthy_targets", _evaluate(math, {"healthyprimary": 0.0}))
+    assert _breaches("no_healthy_targets", None), "no data at all is an outage too"
+    # Between canary deployments one group is empty by design: the other one counts.
+    assert not _breaches("no_healthy_targets", _evaluate(math, {"healthyalternate": 2.0}))
+    assert not _breaches("no_healthy_targets", _evaluate(math, {"healthyprimary": 1.0}))
 
 
 def test_a_new_environment_without_container_insights_data_does_not_alarm() -> None:

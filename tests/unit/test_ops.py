@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from hello_birthday.app import create_app
 from hello_birthday.observability import configure_logging, format_log_time
 from hello_birthday.ops import Readiness
+from hello_birthday.runtime import RuntimeDir
 from hello_birthday.settings import Settings
 from hello_birthday.storage import StorageUnavailable
 from hello_birthday.storage.sqlite import SQLiteRepository
@@ -43,12 +44,12 @@ def test_readyz_when_storage_answers(client: FlaskClient) -> None:
 def test_readyz_503_while_draining(sqlite_path: Path, tmp_path: Path) -> None:
     runtime = tmp_path / "run"
     (runtime / "metrics").mkdir(parents=True)
-    settings = Settings(sqlite_path=sqlite_path, runtime_dir=runtime)
-    client = create_app(settings, clock=lambda: TODAY).test_client()
+    settings = Settings(sqlite_path=sqlite_path)
+    client = create_app(settings, clock=lambda: TODAY, runtime=RuntimeDir(runtime)).test_client()
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert "Connection" not in ready.headers
-    (runtime / "draining").touch()
+    RuntimeDir(runtime).drain_marker.touch()
     reply = client.get("/readyz")
     assert reply.status_code == 503
     assert reply.headers["Retry-After"] == "1"

@@ -18,7 +18,6 @@ def test_defaults() -> None:
     assert settings.sqlite_path == Path("var/hello.sqlite3")
     assert settings.timezone == "UTC"
     assert settings.workers >= 1
-    assert settings.runtime_dir is None
 
 
 def test_every_variable_is_read() -> None:
@@ -37,7 +36,6 @@ def test_every_variable_is_read() -> None:
             "HELLO_DRAIN_SECONDS": "0",
             "HELLO_SHUTDOWN_TIMEOUT": "7.5",
             "HELLO_STORAGE_TIMEOUT": "0.5",
-            "HELLO_RUNTIME_DIR": "/run/hello",
             "HELLO_KEEP_ALIVE_SECONDS": "45",
         }
     )
@@ -56,7 +54,6 @@ def test_every_variable_is_read() -> None:
         shutdown_timeout=7.5,
         storage_timeout=0.5,
         keep_alive_seconds=45.0,
-        runtime_dir=Path("/run/hello"),
     )
 
 

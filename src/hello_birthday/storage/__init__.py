@@ -5,7 +5,7 @@ from __future__ import annotations
 from hello_birthday.settings import Settings
 from hello_birthday.storage.port import Repository, StorageUnavailable
 
-__all__ = ["Repository", "StorageUnavailable", "open_repository"]
+__all__ = ["Repository", "StorageUnavailable", "open_repository", "prepare_storage"]
 
 
 def open_repository(settings: Settings) -> Repository:
@@ -22,3 +22,11 @@ def open_repository(settings: Settings) -> Repository:
     from hello_birthday.storage.sqlite import SQLiteRepository
 
     return SQLiteRepository(settings.sqlite_path, timeout=settings.storage_timeout)
+
+
+def prepare_storage(settings: Settings) -> None:
+    """Do once, before the workers start, what they must not race for; StorageUnavailable."""
+    if settings.storage == "sqlite":
+        # Workers start together, and turning a new SQLite file to WAL needs it to oneself: a
+        # worker that lost that race died with "database is locked".
+        open_repository(settings).close()

@@ -23,6 +23,18 @@ module "stack" {
   min_capacity   = 2
   max_capacity   = 6
 
+  # 10 % of production for 10 minutes: long enough for the per-target-group
+  # alarms (2 bad minutes of 3, plus CloudWatch's delay) to roll a bad canary
+  # back; then 10 minutes with the old revision still ready.
+  deployment = {
+    strategy                    = "CANARY"
+    canary_percent              = 10
+    canary_bake_time_in_minutes = 10
+    bake_time_in_minutes        = 10
+  }
+  # Built by scripts/build-smoke-hook (the pipeline runs it before Terraform).
+  smoke_hook_package = "${path.root}/../../../../build/smoke-hook.zip"
+
   domain_name     = var.domain_name
   route53_zone_id = var.route53_zone_id
   certificate_arn = var.certificate_arn

@@ -24,6 +24,18 @@ module "stack" {
   min_capacity   = 1
   max_capacity   = 2
 
+  # Faster than prod: half the traffic for 3 minutes, then 2 minutes of bake.
+  # Staging's gates are the smoke hook and the load test after the deploy; the
+  # short bakes still let a fast-failing release trip the alarms.
+  deployment = {
+    strategy                    = "CANARY"
+    canary_percent              = 50
+    canary_bake_time_in_minutes = 3
+    bake_time_in_minutes        = 2
+  }
+  # Built by scripts/build-smoke-hook (the pipeline runs it before Terraform).
+  smoke_hook_package = "${path.root}/../../../../build/smoke-hook.zip"
+
   domain_name     = var.domain_name
   route53_zone_id = var.route53_zone_id
   certificate_arn = var.certificate_arn

@@ -7,7 +7,15 @@ locals {
   certificate_arn = local.create_cert ? aws_acm_certificate_validation.this[0].certificate_arn : var.certificate_arn
   log_prefix      = "alb"
   # Bucket names are global: AWS appends a unique suffix to this prefix.
-  log_bucket_prefix = local.log_bucket_prefix
+  log_bucket_prefix = "${var.name}-alb-logs-"
+  # Keys fixed in the configuration (for_each must know them at plan).
+  target_group_prefixes = { primary = "hb-tg-", alternate = "hb-ta-" }
+  test_traffic_header   = "X-Hello-Test-Traffic"
+}
+
+moved {
+  from = aws_lb_target_group.this
+  to   = aws_lb_target_group.this["primary"]
 }
 
 # ---------------------------------------------------------------- access logs
@@ -173,13 +181,20 @@ resource "aws_lb" "this" {
   depends_on = [aws_s3_bucket_policy.logs]
 }
 
+# Two target groups: ECS's canary deployment registers the new revision's tasks
+# in the one not serving production, shifts the listener rules' weights to it,
+# and leaves it as the production one; the next deployment goes the other way.
+# Which group serves production therefore changes with every deployment, so the
+# keys say nothing about it.
 resource "aws_lb_target_group" "this" {
   #checkov:skip=CKV_AWS_378:TLS ends at the ALB; the hop to the task stays inside private subnets and the app speaks plain HTTP.
+  for_each = local.target_group_prefixes
+
   # A prefix, not a fixed name: a change that replaces the target group (port,
   # protocol, target type) creates the new one before destroying the old, and
   # two target groups cannot share a name. The 6-character limit of name_prefix
   # is why it is not var.name.
-  name_prefix = "hb-tg-"
+  name_prefix = each.value
   vpc_id      = var.vpc_id
   target_type = "ip"
   protocol    = "HTTP"
@@ -201,7 +216,7 @@ resource "aws_lb_target_group" "this" {
     unhealthy_threshold = 2
   }
 
-  tags = { Name = var.name }
+  tags = { Name = "${var.name}-${each.key}" }
 
   lifecycle {
     create_before_destroy = true
@@ -215,9 +230,95 @@ resource "aws_lb_listener" "https" {
   ssl_policy        = var.ssl_policy
   certificate_arn   = local.certificate_arn
 
+  # Every request matches one of the rules below; this answers only what
+  # matches neither, which no request does.
   default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.this.arn
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/problem+json"
+      message_body = jsonencode({ type = "about:blank", title = "Not Found", status = 404 })
+      status_code  = "404"
+    }
+  }
+}
+
+# The production rule: all traffic, split between the two target groups by
+# weight. ECS owns the weights (the canary shifts them), so Terraform sets them
+# once and then ignores them; applying them again would undo a deployment.
+resource "aws_lb_listener_rule" "production" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 100
+
+  action {
+    type = "forward"
+
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.this["primary"].arn
+        weight = 100
+      }
+      target_group {
+        arn    = aws_lb_target_group.this["alternate"].arn
+        weight = 0
+      }
+    }
+  }
+
+  condition {
+    path_pattern {
+      values = ["/*"]
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [action]
+  }
+}
+
+# The test rule: only requests carrying the test key, which only the smoke hook
+# knows, and during a deployment only the new revision (ECS points it at the
+# new target group before the production rule moves). Evaluated first.
+resource "aws_lb_listener_rule" "test" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 10
+
+  action {
+    type = "forward"
+
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.this["primary"].arn
+        weight = 100
+      }
+      target_group {
+        arn    = aws_lb_target_group.this["alternate"].arn
+        weight = 0
+      }
+    }
+  }
+
+  condition {
+    http_header {
+      http_header_name = local.test_traffic_header
+      values           = [terraform_data.test_traffic_key.output]
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [action]
+  }
+}
+
+# The test key: random once, then kept (uuid() changes on every plan, so the
+# input is ignored after creation). terraform_data needs no provider; the key
+# lives in the encrypted state and in the smoke hook's KMS-encrypted
+# environment.
+resource "terraform_data" "test_traffic_key" {
+  input = uuid()
+
+  lifecycle {
+    ignore_changes = [input]
   }
 }
 

@@ -24,13 +24,45 @@ output "security_group_id" {
 }
 
 output "target_group_arn" {
-  description = "ARN of the target group the service registers into (read through the listener so the service waits for it)."
-  value       = aws_lb_listener.https.default_action[0].target_group_arn
+  description = "ARN of the target group the service starts in; a canary deployment moves it to alternate_target_group_arn and the next one back. Available only once the production rule forwards to it, so a service created from it never registers into a group no listener uses."
+  value       = aws_lb_target_group.this["primary"].arn
+  depends_on  = [aws_lb_listener_rule.production, aws_lb_listener_rule.test]
+}
+
+output "alternate_target_group_arn" {
+  description = "ARN of the second target group, where a canary deployment registers the new revision when the service is in the first."
+  value       = aws_lb_target_group.this["alternate"].arn
+}
+
+output "target_group_arns" {
+  description = "Both target groups' ARNs, keyed primary and alternate (for IAM policies scoped to them)."
+  value       = { for key, group in aws_lb_target_group.this : key => group.arn }
 }
 
 output "target_group_arn_suffix" {
-  description = "ARN suffix of the target group (CloudWatch TargetGroup dimension)."
-  value       = aws_lb_target_group.this.arn_suffix
+  description = "ARN suffix of the target group the service starts in (CloudWatch TargetGroup dimension)."
+  value       = aws_lb_target_group.this["primary"].arn_suffix
+}
+
+output "target_group_arn_suffixes" {
+  description = "CloudWatch TargetGroup dimensions of both target groups, keyed primary and alternate (keys fixed in the configuration, so alarms can for_each over them)."
+  value       = { for key, group in aws_lb_target_group.this : key => group.arn_suffix }
+}
+
+output "production_listener_rule_arn" {
+  description = "ARN of the HTTPS listener rule that carries production traffic; ECS shifts its weights."
+  value       = aws_lb_listener_rule.production.arn
+}
+
+output "test_listener_rule_arn" {
+  description = "ARN of the HTTPS listener rule that forwards requests carrying the test key to the new revision during a deployment."
+  value       = aws_lb_listener_rule.test.arn
+}
+
+output "test_traffic_header" {
+  description = "Name and value of the header the test listener rule matches; only the smoke hook is given it."
+  value       = { name = local.test_traffic_header, value = terraform_data.test_traffic_key.output }
+  sensitive   = true
 }
 
 output "https_listener_arn" {

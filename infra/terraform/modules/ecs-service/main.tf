@@ -9,6 +9,7 @@ locals {
   partition      = data.aws_partition.current.partition
   region         = data.aws_region.current.region
   container_name = "app"
+  canary         = var.deployment.strategy == "CANARY"
 
   environment = merge(
     {
@@ -274,6 +275,107 @@ resource "aws_iam_role_policy" "task" {
   policy = data.aws_iam_policy_document.task.json
 }
 
+# ------------------------------------------- IAM: what ECS does in a deployment
+
+# The ECS service principal itself (not the tasks) assumes these two roles
+# during a canary deployment: one to move the load balancer's traffic, one to
+# call the smoke hook. ROLLING needs neither.
+data "aws_iam_policy_document" "assume_ecs" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs.amazonaws.com"]
+    }
+    # Confused-deputy guard: only ECS acting for this account.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "load_balancers" {
+  count = local.canary ? 1 : 0
+
+  name               = "${var.name}-ecs-load-balancers"
+  description        = "ECS canary deployments: register tasks in this service's two target groups and shift its listener rules"
+  assume_role_policy = data.aws_iam_policy_document.assume_ecs.json
+}
+
+# AmazonECSInfrastructureRolePolicyForLoadBalancers, scoped: the managed policy
+# may modify any listener, rule and target group in the account; this role only
+# this service's two target groups, its production and test rules and the
+# listener they belong to.
+data "aws_iam_policy_document" "load_balancers" {
+  count = local.canary ? 1 : 0
+
+  statement {
+    sid = "ReadLoadBalancing"
+    #checkov:skip=CKV_AWS_356:The elasticloadbalancing Describe actions have no resource-level permissions; "*" is the only valid resource.
+    actions = [
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "RegisterTasksInTheTwoTargetGroups"
+    actions   = ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"]
+    resources = [var.target_group_arn, var.canary.alternate_target_group_arn]
+  }
+
+  statement {
+    sid       = "ShiftTheServiceRules"
+    actions   = ["elasticloadbalancing:ModifyRule"]
+    resources = [var.canary.production_listener_rule_arn, var.canary.test_listener_rule_arn]
+  }
+
+  statement {
+    sid       = "ModifyTheirListener"
+    actions   = ["elasticloadbalancing:ModifyListener"]
+    resources = [var.canary.listener_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "load_balancers" {
+  count = local.canary ? 1 : 0
+
+  name   = "shift-this-service"
+  role   = aws_iam_role.load_balancers[0].id
+  policy = data.aws_iam_policy_document.load_balancers[0].json
+}
+
+resource "aws_iam_role" "lifecycle_hooks" {
+  count = local.canary ? 1 : 0
+
+  name               = "${var.name}-ecs-lifecycle-hooks"
+  description        = "ECS canary deployments: invoke this service's smoke hook"
+  assume_role_policy = data.aws_iam_policy_document.assume_ecs.json
+}
+
+data "aws_iam_policy_document" "lifecycle_hooks" {
+  count = local.canary ? 1 : 0
+
+  statement {
+    sid       = "InvokeTheSmokeHook"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [var.canary.smoke_hook_function_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "lifecycle_hooks" {
+  count = local.canary ? 1 : 0
+
+  name   = "invoke-smoke-hook"
+  role   = aws_iam_role.lifecycle_hooks[0].id
+  policy = data.aws_iam_policy_document.lifecycle_hooks[0].json
+}
+
 # --------------------------------------------------------------------- network
 
 resource "aws_security_group" "task" {
@@ -387,6 +489,40 @@ resource "aws_ecs_service" "this" {
     type = "ECS"
   }
 
+  deployment_configuration {
+    strategy = var.deployment.strategy
+    # How long the old revision stays ready (and the alarms can still roll
+    # back) after all production traffic has moved to the new one.
+    bake_time_in_minutes = local.canary ? var.deployment.bake_time_in_minutes : null
+
+    dynamic "canary_configuration" {
+      for_each = local.canary ? [var.deployment] : []
+
+      content {
+        canary_percent              = canary_configuration.value.canary_percent
+        canary_bake_time_in_minutes = canary_configuration.value.canary_bake_time_in_minutes
+      }
+    }
+
+    # After the test traffic shift, before any production traffic: the new
+    # revision answers the smoke test through the test listener rule, or the
+    # deployment rolls back. A hook that does not answer in time rolls back too.
+    dynamic "lifecycle_hook" {
+      for_each = local.canary ? [var.canary.smoke_hook_function_arn] : []
+
+      content {
+        hook_target_arn  = lifecycle_hook.value
+        role_arn         = aws_iam_role.lifecycle_hooks[0].arn
+        lifecycle_stages = ["POST_TEST_TRAFFIC_SHIFT"]
+
+        timeout_configuration {
+          action             = "ROLLBACK"
+          timeout_in_minutes = var.deployment.hook_timeout_in_minutes
+        }
+      }
+    }
+  }
+
   deployment_circuit_breaker {
     enable   = true
     rollback = true
@@ -416,6 +552,18 @@ resource "aws_ecs_service" "this" {
     target_group_arn = var.target_group_arn
     container_name   = local.container_name
     container_port   = var.container_port
+
+    # The second target group and the rules a canary shifts between the two.
+    dynamic "advanced_configuration" {
+      for_each = local.canary ? [var.canary] : []
+
+      content {
+        alternate_target_group_arn = advanced_configuration.value.alternate_target_group_arn
+        production_listener_rule   = advanced_configuration.value.production_listener_rule_arn
+        test_listener_rule         = advanced_configuration.value.test_listener_rule_arn
+        role_arn                   = aws_iam_role.load_balancers[0].arn
+      }
+    }
   }
 
   enable_ecs_managed_tags = true
@@ -423,12 +571,23 @@ resource "aws_ecs_service" "this" {
   wait_for_steady_state   = var.wait_for_steady_state
 
   lifecycle {
-    # Autoscaling owns the running count after creation.
-    ignore_changes = [desired_count]
+    # Autoscaling owns the running count after creation. ECS owns the load
+    # balancer block after creation: each canary deployment swaps the two
+    # target groups (the service's target group becomes the alternate one), and
+    # sending Terraform's original pair back would point the next deployment at
+    # the group production is in (hashicorp/terraform-provider-aws#45678). A
+    # change to it is an operator's update-service (infra/terraform/README.md).
+    ignore_changes = [desired_count, load_balancer]
   }
 
-  # Tasks must be able to read the table the moment they start.
-  depends_on = [aws_iam_role_policy.task, aws_iam_role_policy.execution]
+  # Tasks must be able to read the table the moment they start, and ECS must be
+  # able to shift traffic and call the hook the moment a deployment starts.
+  depends_on = [
+    aws_iam_role_policy.task,
+    aws_iam_role_policy.execution,
+    aws_iam_role_policy.load_balancers,
+    aws_iam_role_policy.lifecycle_hooks,
+  ]
 }
 
 # ----------------------------------------------------------------- autoscaling

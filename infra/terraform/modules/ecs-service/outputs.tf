@@ -52,3 +52,8 @@ output "image" {
   description = "Image reference the task definition runs."
   value       = local.container_definition.image
 }
+
+output "deployment_role_arns" {
+  description = "Roles ECS itself assumes during a canary deployment (load balancer shifts, the smoke hook); empty with ROLLING. Whoever updates the service must be allowed to pass them to ECS."
+  value       = concat(aws_iam_role.load_balancers[*].arn, aws_iam_role.lifecycle_hooks[*].arn)
+}

@@ -204,6 +204,60 @@ variable "extra_environment" {
   default     = {}
 }
 
+variable "deployment" {
+  description = "How ECS replaces the running revision. CANARY (the default): the new revision starts beside the old one, is smoke-tested through the test listener rule (lifecycle hook), takes canary_percent of production traffic for canary_bake_time_in_minutes, then all of it; the old revision stays ready for bake_time_in_minutes before it stops, and a deployment alarm or the circuit breaker rolls back at any point until then. ROLLING: the documented fallback (tasks replaced in place, circuit breaker and alarms only, no test traffic, no hook); canary_* are then ignored."
+  type = object({
+    strategy                    = optional(string, "CANARY")
+    canary_percent              = optional(number, 10)
+    canary_bake_time_in_minutes = optional(number, 10)
+    bake_time_in_minutes        = optional(number, 10)
+    # What a lifecycle hook that does not answer in time leads to.
+    hook_timeout_in_minutes = optional(number, 10)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["CANARY", "ROLLING"], var.deployment.strategy)
+    error_message = "deployment.strategy must be CANARY or ROLLING."
+  }
+
+  validation {
+    # ECS accepts 0.1-100; 100 would be a blue/green switch with no canary at all.
+    condition     = var.deployment.canary_percent >= 0.1 && var.deployment.canary_percent < 100
+    error_message = "deployment.canary_percent must be at least 0.1 and below 100."
+  }
+
+  validation {
+    condition = alltrue([
+      for minutes in [var.deployment.canary_bake_time_in_minutes, var.deployment.bake_time_in_minutes] :
+      minutes >= 0 && minutes <= 1440 && floor(minutes) == minutes
+    ])
+    error_message = "deployment bake times must be whole minutes from 0 to 1440 (ECS's limits)."
+  }
+
+  validation {
+    condition     = var.deployment.strategy != "CANARY" || var.canary != null
+    error_message = "deployment.strategy CANARY needs var.canary (the alternate target group, the listener rules and the smoke hook)."
+  }
+
+  validation {
+    condition     = var.deployment.hook_timeout_in_minutes >= 1 && var.deployment.hook_timeout_in_minutes <= 60
+    error_message = "deployment.hook_timeout_in_minutes must be between 1 and 60."
+  }
+}
+
+variable "canary" {
+  description = "The load balancer resources a CANARY deployment shifts between (the alb module's outputs) and the smoke hook it runs before production traffic. Required when deployment.strategy is CANARY; ignored with ROLLING."
+  type = object({
+    alternate_target_group_arn   = string
+    production_listener_rule_arn = string
+    test_listener_rule_arn       = string
+    listener_arn                 = string
+    smoke_hook_function_arn      = string
+  })
+  default = null
+}
+
 variable "collector" {
   description = "The metrics collector sidecar: Prometheus in agent mode scraping the service on loopback and remote-writing, signed with the task role, to one Amazon Managed Service for Prometheus workspace. image is pinned by digest and pulled from repository_arn (a pull-through cache repository); config is deploy/prometheus/collector.yml, whose placeholder URL, region and port are replaced here."
   type = object({

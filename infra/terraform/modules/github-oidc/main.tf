@@ -66,6 +66,9 @@ locals {
     "kms:GetKeyRotationStatus",
     "kms:ListAliases",
     "kms:ListResourceTags",
+    "lambda:GetFunction",
+    "lambda:GetFunctionCodeSigningConfig",
+    "lambda:ListVersionsByFunction",
     "logs:DescribeLogGroups",
     "logs:ListTagsForResource",
     "logs:ListTagsLogGroup",
@@ -194,6 +197,33 @@ data "aws_iam_policy_document" "deploy" {
       test     = "StringEquals"
       variable = "iam:PassedToService"
       values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.ecs_deployment_role_arns) > 0 ? [var.ecs_deployment_role_arns] : []
+
+    content {
+      sid       = "HandDeploymentRolesToEcs"
+      actions   = ["iam:PassRole"]
+      resources = statement.value
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["ecs.amazonaws.com"]
+      }
+    }
+  }
+
+  # The hook's package is built from the commit being deployed; only its code
+  # may change (its configuration and role are an operator's apply).
+  dynamic "statement" {
+    for_each = var.smoke_hook_function_arn == null ? [] : [var.smoke_hook_function_arn]
+
+    content {
+      sid       = "ShipTheSmokeHookCode"
+      actions   = ["lambda:UpdateFunctionCode"]
+      resources = [statement.value]
     }
   }
 

@@ -69,6 +69,18 @@ variable "pass_role_arns" {
   type        = list(string)
 }
 
+variable "ecs_deployment_role_arns" {
+  description = "Roles ECS itself assumes in a canary deployment (load balancer shifts, lifecycle hooks); the service update names them, so the pipeline may pass them to ecs.amazonaws.com and nothing else."
+  type        = list(string)
+  default     = []
+}
+
+variable "smoke_hook_function_arn" {
+  description = "The deployment's smoke hook function: the pipeline ships its code (UpdateFunctionCode) with the commit it deploys. Null: no hook."
+  type        = string
+  default     = null
+}
+
 variable "state_bucket_name" {
   description = "S3 bucket holding the Terraform state."
   type        = string

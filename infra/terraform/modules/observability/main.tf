@@ -6,9 +6,15 @@ data "aws_partition" "current" {}
 
 locals {
   alarm_actions = [aws_sns_topic.alarms.arn]
-  alb_dimensions = {
-    LoadBalancer = var.alb_arn_suffix
-    TargetGroup  = var.target_group_arn_suffix
+  # The whole load balancer, not one target group: a canary deployment moves
+  # production from one of the two target groups to the other, so an alarm on
+  # one of them would watch an empty group after every other deployment.
+  alb_dimensions = { LoadBalancer = var.alb_arn_suffix }
+  # Instance keys fixed here (for_each needs them at plan; the suffixes come
+  # from the target groups, known only after apply).
+  target_group_keys = toset(["primary", "alternate"])
+  target_groups = {
+    for key in local.target_group_keys : key => { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffixes[key] }
   }
   account_id = data.aws_caller_identity.current.account_id
 
@@ -37,6 +43,8 @@ locals {
     "ticket-3d" = { tier = "budget-ticket", seconds = 259200, label = "3 days" }
     "ticket-6h" = { tier = "budget-ticket", seconds = 21600, label = "6 h" }
   }
+  # 6x the 0.1 % error budget, HelloAvailabilitySlowBurn's rate (docs/slo.md).
+  deployment_error_percent = 100 * (1 - var.availability_slo) * var.deployment_alarms.burn_rate
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -292,36 +300,72 @@ resource "aws_cloudwatch_composite_alarm" "latency" {
 resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
   alarm_name          = "${var.name}-unhealthy-hosts"
   alarm_description   = "At least one target failed the /readyz health check for 3 minutes."
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "UnHealthyHostCount"
-  dimensions          = local.alb_dimensions
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 3
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
+  evaluation_periods  = 3
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+
+  # Summed over both target groups (the host counts exist only per group).
+  metric_query {
+    id          = "unhealthy"
+    expression  = "FILL(unhealthyprimary, 0) + FILL(unhealthyalternate, 0)"
+    label       = "Unhealthy targets"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.target_group_keys
+
+    content {
+      id = "unhealthy${metric_query.key}"
+      metric {
+        namespace   = "AWS/ApplicationELB"
+        metric_name = "UnHealthyHostCount"
+        dimensions  = local.target_groups[metric_query.key]
+        period      = 60
+        stat        = "Maximum"
+      }
+    }
+  }
 }
 
 # Zero healthy targets is an outage whatever the traffic: with no target
-# registered the target group reports no HealthyHostCount at all, so missing
-# data is breaching here.
+# registered a target group reports no HealthyHostCount at all, so missing
+# data is breaching here. Summed over both target groups: between deployments
+# one of them is empty by design.
 resource "aws_cloudwatch_metric_alarm" "no_healthy_targets" {
   alarm_name          = "${var.name}-no-healthy-targets"
   alarm_description   = "No healthy (or no registered) target behind the load balancer for 2 minutes: the ALB answers every request 503."
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "HealthyHostCount"
-  dimensions          = local.alb_dimensions
-  statistic           = "Minimum"
-  period              = 60
-  evaluation_periods  = 2
   comparison_operator = "LessThanThreshold"
   threshold           = 1
+  evaluation_periods  = 2
   treat_missing_data  = "breaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "healthy"
+    expression  = "FILL(healthyprimary, 0) + FILL(healthyalternate, 0)"
+    label       = "Healthy targets"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.target_group_keys
+
+    content {
+      id = "healthy${metric_query.key}"
+      metric {
+        namespace   = "AWS/ApplicationELB"
+        metric_name = "HealthyHostCount"
+        dimensions  = local.target_groups[metric_query.key]
+        period      = 60
+        stat        = "Minimum"
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "running_below_desired" {
@@ -460,9 +504,9 @@ resource "aws_cloudwatch_dashboard" "this" {
           stat   = "Sum"
           period = 60
           metrics = [
-            ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix],
-            [".", "HTTPCode_Target_5XX_Count", ".", ".", ".", "."],
-            [".", "HTTPCode_Target_4XX_Count", ".", ".", ".", "."],
+            ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", var.alb_arn_suffix],
+            [".", "HTTPCode_Target_5XX_Count", ".", "."],
+            [".", "HTTPCode_Target_4XX_Count", ".", "."],
             ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", var.alb_arn_suffix],
           ]
         }
@@ -474,7 +518,7 @@ resource "aws_cloudwatch_dashboard" "this" {
           region = data.aws_region.current.region
           period = 60
           metrics = [
-            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "p50" }],
+            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.alb_arn_suffix, { stat = "p50" }],
             ["...", { stat = "p99" }],
           ]
         }
@@ -489,7 +533,9 @@ resource "aws_cloudwatch_dashboard" "this" {
           metrics = [
             ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", var.cluster_name, "ServiceName", var.service_name],
             [".", "DesiredTaskCount", ".", ".", ".", "."],
-            ["AWS/ApplicationELB", "HealthyHostCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix],
+            ["AWS/ApplicationELB", "HealthyHostCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffixes["primary"]],
+            [".", "UnHealthyHostCount", ".", ".", ".", "."],
+            [".", "HealthyHostCount", ".", ".", ".", var.target_group_arn_suffixes["alternate"]],
             [".", "UnHealthyHostCount", ".", ".", ".", "."],
           ]
         }
@@ -542,4 +588,98 @@ resource "aws_cloudwatch_dashboard" "this" {
       },
     ]
   })
+}
+
+# ------------------------------------------------------- deployment alarms
+# One pair per target group: during a canary either group may hold the new
+# revision, and only the group's own numbers tell the canary from the rest.
+# They only roll deployments back (ECS reads them); they notify like the others
+# so that a rollback is never silent.
+
+resource "aws_cloudwatch_metric_alarm" "deployment_5xx_rate" {
+  for_each = local.target_group_keys
+
+  alarm_name          = "${var.name}-deploy-5xx-rate-${each.key}"
+  alarm_description   = "Target group ${each.key}: more than ${local.deployment_error_percent}% of its requests answered 5xx (${var.deployment_alarms.burn_rate}x the ${var.availability_slo * 100}% SLO's error budget) in 2 of 3 minutes, counted only in minutes with at least ${var.deployment_alarms.min_requests} requests. Rolls back the deployment in progress."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = local.deployment_error_percent
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  # Below min_requests a single error is a large share: such a minute counts
+  # as 0 % rather than as a rollback.
+  metric_query {
+    id          = "rate"
+    expression  = "IF(FILL(requests, 0) >= ${var.deployment_alarms.min_requests}, 100 * FILL(errors, 0) / requests, 0)"
+    label       = "5xx % of ${each.key}"
+    return_data = true
+  }
+
+  metric_query {
+    id = "errors"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = local.target_groups[each.key]
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = local.target_groups[each.key]
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "deployment_p99_latency" {
+  for_each = local.target_group_keys
+
+  alarm_name          = "${var.name}-deploy-p99-latency-${each.key}"
+  alarm_description   = "Target group ${each.key}: p99 target response time above ${var.deployment_alarms.p99_latency_seconds}s (the latency SLO: 99% within 300 ms) in 2 of 3 minutes with at least ${var.deployment_alarms.min_requests} requests. Rolls back the deployment in progress."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.deployment_alarms.p99_latency_seconds
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  metric_query {
+    id          = "latency"
+    expression  = "IF(FILL(requests, 0) >= ${var.deployment_alarms.min_requests}, p99, 0)"
+    label       = "p99 seconds of ${each.key}"
+    return_data = true
+  }
+
+  metric_query {
+    id = "p99"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "TargetResponseTime"
+      dimensions  = local.target_groups[each.key]
+      period      = 60
+      stat        = "p99"
+    }
+  }
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = local.target_groups[each.key]
+      period      = 60
+      stat        = "Sum"
+    }
+  }
 }

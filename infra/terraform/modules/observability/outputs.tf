@@ -4,11 +4,15 @@ output "sns_topic_arn" {
 }
 
 output "deployment_alarm_names" {
-  description = "Alarms that should roll back an ECS deployment when they fire: the rollout guards on error rate and latency."
-  value = [
-    aws_cloudwatch_metric_alarm.http_5xx_rate.alarm_name,
-    aws_cloudwatch_metric_alarm.p99_latency.alarm_name,
-  ]
+  description = "Alarms that roll back an ECS deployment when they fire: the whole load balancer's error rate and latency (the rollout guards), and each target group's (the canary's own)."
+  value = concat(
+    [
+      aws_cloudwatch_metric_alarm.http_5xx_rate.alarm_name,
+      aws_cloudwatch_metric_alarm.p99_latency.alarm_name,
+    ],
+    [for key in sort(local.target_group_keys) : aws_cloudwatch_metric_alarm.deployment_5xx_rate[key].alarm_name],
+    [for key in sort(local.target_group_keys) : aws_cloudwatch_metric_alarm.deployment_p99_latency[key].alarm_name],
+  )
 }
 
 output "slo_alarm_names" {
@@ -33,7 +37,10 @@ output "alarm_arns" {
       aws_cloudwatch_metric_alarm.running_below_desired.arn,
       aws_cloudwatch_metric_alarm.dynamodb_throttles.arn,
       aws_cloudwatch_metric_alarm.dynamodb_system_errors.arn,
-  ])
+    ],
+    [for alarm in aws_cloudwatch_metric_alarm.deployment_5xx_rate : alarm.arn],
+    [for alarm in aws_cloudwatch_metric_alarm.deployment_p99_latency : alarm.arn],
+  )
 }
 
 output "dashboard_name" {

@@ -19,9 +19,14 @@ variable "alb_arn_suffix" {
   type        = string
 }
 
-variable "target_group_arn_suffix" {
-  description = "TargetGroup dimension of the AWS/ApplicationELB metrics."
-  type        = string
+variable "target_group_arn_suffixes" {
+  description = "TargetGroup dimensions of the service's two target groups, keyed primary and alternate (a canary deployment moves production between them)."
+  type        = map(string)
+
+  validation {
+    condition     = toset(keys(var.target_group_arn_suffixes)) == toset(["primary", "alternate"])
+    error_message = "target_group_arn_suffixes must have exactly the keys primary and alternate."
+  }
 }
 
 variable "cluster_name" {
@@ -49,6 +54,27 @@ variable "p99_latency_threshold_seconds" {
   description = "Rollout guard: p99 target response time, in seconds, that rolls a deployment back when exceeded in 3 of 5 minutes."
   type        = number
   default     = 1
+}
+
+variable "availability_slo" {
+  description = "The availability SLO (docs/slo.md): the share of valid requests that must be good."
+  type        = number
+  default     = 0.999
+}
+
+variable "deployment_alarms" {
+  description = "The per-target-group alarms that roll a deployment back: the error-budget burn rate whose error share trips them (6 = HelloAvailabilitySlowBurn's rate, 0.6 % at 99.9 %), the p99 latency in seconds (the SLO's 300 ms), and the fewest requests in a minute for that minute to count."
+  type = object({
+    burn_rate           = optional(number, 6)
+    p99_latency_seconds = optional(number, 0.3)
+    min_requests        = optional(number, 20)
+  })
+  default = {}
+
+  validation {
+    condition     = var.deployment_alarms.burn_rate >= 1 && var.deployment_alarms.p99_latency_seconds > 0 && var.deployment_alarms.min_requests >= 1
+    error_message = "deployment_alarms: burn_rate at least 1 (below it the budget is not burning), p99_latency_seconds above 0, min_requests at least 1."
+  }
 }
 
 variable "latency_threshold_seconds" {

@@ -7,7 +7,7 @@ locals {
   interface_endpoints = concat(["ecr.api", "ecr.dkr", "logs", "aps-workspaces"], var.enable_auth ? ["cognito-idp"] : [])
 
   # The collector's image, pulled from quay.io through the ECR pull-through
-  # cache (docs/decisions/0008-collector-image-and-config.md).
+  # cache (docs/decisions/0009-service-metrics-in-aws.md).
   collector_upstream_repository = "prometheus/prometheus"
 }
 
@@ -75,14 +75,14 @@ module "auth" {
 module "observability" {
   source = "../observability"
 
-  name                    = local.name
-  kms_key_arn             = module.kms.key_arn
-  alarm_email             = var.alarm_email
-  alb_arn_suffix          = module.alb.alb_arn_suffix
-  target_group_arn_suffix = module.alb.target_group_arn_suffix
-  cluster_name            = local.name
-  service_name            = local.name
-  dynamodb_table_name     = module.dynamodb.table_name
+  name                      = local.name
+  kms_key_arn               = module.kms.key_arn
+  alarm_email               = var.alarm_email
+  alb_arn_suffix            = module.alb.alb_arn_suffix
+  target_group_arn_suffixes = module.alb.target_group_arn_suffixes
+  cluster_name              = local.name
+  service_name              = local.name
+  dynamodb_table_name       = module.dynamodb.table_name
   # The workspace's alert manager may publish to the topic.
   prometheus_workspace_arn = module.prometheus.workspace_arn
 }
@@ -93,6 +93,22 @@ module "prometheus" {
   name               = local.name
   kms_key_arn        = module.kms.key_arn
   sns_topic_arn      = module.observability.sns_topic_arn
+  log_retention_days = var.log_retention_days
+}
+
+# The canary's smoke test: ECS runs it through the test listener rule before
+# any production traffic reaches a new revision.
+module "smoke_hook" {
+  source = "../smoke-hook"
+
+  name         = "${local.name}-smoke-hook"
+  package_path = var.smoke_hook_package
+  smoke = {
+    url         = module.alb.url
+    header_name = module.alb.test_traffic_header.name
+  }
+  test_traffic_key   = module.alb.test_traffic_header.value
+  kms_key_arn        = module.kms.key_arn
   log_retention_days = var.log_retention_days
 }
 
@@ -120,6 +136,17 @@ module "service" {
   kms_key_arn                 = module.kms.key_arn
   log_retention_days          = var.log_retention_days
   deployment_alarm_names      = var.enable_deployment_alarms ? module.observability.deployment_alarm_names : []
+  deployment                  = var.deployment
+  canary = {
+    alternate_target_group_arn   = module.alb.alternate_target_group_arn
+    production_listener_rule_arn = module.alb.production_listener_rule_arn
+    test_listener_rule_arn       = module.alb.test_listener_rule_arn
+    listener_arn                 = module.alb.https_listener_arn
+    smoke_hook_function_arn      = module.smoke_hook.function_arn
+  }
+  # A canary deployment takes its bake times and more; the pipeline waits for
+  # its outcome itself (deploy.yml), with a timeout and a clear verdict.
+  wait_for_steady_state = false
   # HELLO_AUTH=none unless the auth module exists and overrides it with jwt.
   extra_environment = merge({ HELLO_AUTH = "none" }, [for auth in module.auth : auth.service_environment]...)
 
@@ -144,9 +171,12 @@ module "github_oidc" {
   ecr_repository_arn    = module.ecr.repository_arn
   ecs_service_arn       = module.service.service_arn
   pass_role_arns        = [module.service.task_role_arn, module.service.execution_role_arn]
-  prometheus            = { workspace_arn = module.prometheus.workspace_arn, rule_group_namespace_arn = module.prometheus.rule_group_namespace_arn }
-  stack_bucket_prefix   = module.alb.log_bucket_prefix
-  state_bucket_name     = var.state_bucket_name
-  state_key             = var.state_key
-  state_kms_key_arn     = var.state_kms_key_arn
+  # ECS's own deployment roles and the hook's code, for canary deploys.
+  ecs_deployment_role_arns = module.service.deployment_role_arns
+  smoke_hook_function_arn  = module.smoke_hook.function_arn
+  prometheus               = { workspace_arn = module.prometheus.workspace_arn, rule_group_namespace_arn = module.prometheus.rule_group_namespace_arn }
+  stack_bucket_prefix      = module.alb.log_bucket_prefix
+  state_bucket_name        = var.state_bucket_name
+  state_key                = var.state_key
+  state_kms_key_arn        = var.state_kms_key_arn
 }

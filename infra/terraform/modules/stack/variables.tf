@@ -97,7 +97,7 @@ variable "log_retention_days" {
 }
 
 variable "enable_deployment_alarms" {
-  description = "Roll a deployment back when the 5xx-rate or p99-latency alarm fires during it."
+  description = "Roll a deployment back when the load balancer's or a target group's 5xx-rate or p99-latency alarm fires during it."
   type        = bool
   default     = true
 }
@@ -154,6 +154,23 @@ variable "waf_rate_limit" {
   description = "Requests per client IP per 5-minute window before WAF blocks it. Staging's must leave room for two runs of the pipeline's load test within one window (a re-run), which all come from one runner address."
   type        = number
   default     = 2000
+}
+
+variable "deployment" {
+  description = "How the service deploys (see modules/ecs-service): strategy CANARY or ROLLING, the canary's share of production traffic and its bake time, and the bake time after the full shift. Unset attributes take the module's defaults (CANARY, 10 %, 10 and 10 minutes)."
+  type = object({
+    strategy                    = optional(string)
+    canary_percent              = optional(number)
+    canary_bake_time_in_minutes = optional(number)
+    bake_time_in_minutes        = optional(number)
+    hook_timeout_in_minutes     = optional(number)
+  })
+  default = {}
+}
+
+variable "smoke_hook_package" {
+  description = "Path of the smoke hook's Lambda package, built by scripts/build-smoke-hook before plan and apply."
+  type        = string
 }
 
 variable "collector_image_digest" {
