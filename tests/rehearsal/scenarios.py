@@ -1,4 +1,9 @@
-"""The scenarios: rolling deploys (and a broken one), storage outage, crash, slow storage."""
+"""The scenarios: rolling deploys (and a broken one), storage outage, crash, slow storage.
+
+Each is two steps: `run_*` drives the load and the fault and records what happened (outcomes,
+timeline, what was read back) without judging it; `judge_*` turns that record into numbers and
+verdicts. A new scenario is a run that records what its judge needs.
+"""
 
 from __future__ import annotations
 
@@ -133,22 +138,45 @@ def dynalite(workdir: Path) -> Iterator[Dynalite]:
         server.stop()
 
 
-def check_readable(result: Result, url: str, outcomes: list[Outcome], where: str) -> None:
-    """Every PUT that got a 204 must greet back with the date it stored."""
+@dataclass(frozen=True)
+class Readback:
+    """Every acknowledged PUT read back after the run: which did not greet with their date."""
+
+    where: str
+    acknowledged: int
+    missing: list[str]
+
+
+def read_back(url: str, outcomes: list[Outcome], where: str) -> Readback:
+    """Read every acknowledged PUT's user back from `url` (while the fleet still runs)."""
     acknowledged = sum(1 for o in outcomes if o.method == "PUT" and o.status == 204)
-    missing = asyncio.run(unreadable(url, outcomes))
-    result.number("acknowledged PUTs", acknowledged)
+    return Readback(where, acknowledged, asyncio.run(unreadable(url, outcomes)))
+
+
+def judge_readback(result: Result, readback: Readback) -> None:
+    """Every PUT that got a 204 must greet back with the date it stored."""
+    missing = readback.missing
+    result.number("acknowledged PUTs", readback.acknowledged)
     result.expect(
-        f"every acknowledged PUT is readable afterwards ({where})",
-        acknowledged > 0 and not missing,
-        f"{acknowledged - len(missing)}/{acknowledged} readable"
+        f"every acknowledged PUT is readable afterwards ({readback.where})",
+        readback.acknowledged > 0 and not missing,
+        f"{readback.acknowledged - len(missing)}/{readback.acknowledged} readable"
         + (f"; first: {missing[:3]}" if missing else ""),
     )
 
 
-def check_survivors(result: Result, fleet: Fleet) -> None:
-    """Instances the rehearsal did not stop must still run (something else may signal them)."""
-    dead = [i.name for i in fleet.instances if not alive(i.server.pid)]
+def check_readable(result: Result, url: str, outcomes: list[Outcome], where: str) -> None:
+    """Read back and judge at once, for scenarios that need nothing in between."""
+    judge_readback(result, read_back(url, outcomes, where))
+
+
+def exited_on_their_own(fleet: Fleet) -> list[str]:
+    """Instances the rehearsal did not stop that no longer run (something else signalled them)."""
+    return [i.name for i in fleet.instances if not alive(i.server.pid)]
+
+
+def judge_survivors(result: Result, dead: list[str]) -> None:
+    """Instances the rehearsal did not stop must still run."""
     result.expect(
         "no instance stopped unless the rehearsal stopped it",
         not dead,
@@ -178,25 +206,26 @@ def load_numbers(result: Result, outcomes: list[Outcome], env: dict[str, str]) -
     )
 
 
-def roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) -> Result:
+@dataclass
+class RollRun:
+    """What a rolling deploy under load did and saw."""
+
+    env: dict[str, str]
+    outcomes: list[Outcome]
+    timeline: Timeline
+    load_started: float
+    roll_start: float
+    roll_end: float
+    # (instance, exit code, seconds from SIGTERM to exit)
+    exits: list[tuple[str, int, float]]
+    dead: list[str]
+    readback: Readback
+
+
+def run_roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) -> RollRun:
     """Replace every instance one at a time under load, as ECS does with 100%/200%."""
-    title = f"Rolling deployment, {engine}" + ("" if graceful else " — counter-case: no drain")
     rate = profile.dynamodb_rate if engine == "dynamodb" else profile.rate
-    story = (
-        f"Two instances behind HAProxy on {engine}; {rate:.0f} req/s of 50% PUT / 50% "
-        "GET from a separate process. Each instance is replaced in turn: start the new one, wait "
-        "until the balancer marks it UP, SIGTERM the old one, wait for it to exit. Latency "
-        "during the roll includes the new instance's start-up competing for the same two CPUs."
-    )
-    if not graceful:
-        story += (
-            " The instances run with HELLO_DRAIN_SECONDS=0: they stop accepting connections as "
-            "soon as they get SIGTERM, before the balancer has noticed. This run must show "
-            "errors, or the rehearsal cannot tell a broken deploy from a good one."
-        )
-    result = Result(title, story, counter_case=not graceful)
     env = {} if graceful else {"HELLO_DRAIN_SECONDS": "0"}
-    began = time.monotonic()
     with contextlib.ExitStack() as stack:
         if engine == "dynamodb":
             db = stack.enter_context(dynalite(workdir))
@@ -230,16 +259,40 @@ def roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) -> Res
         time.sleep(TAIL_SECONDS)
         load.stop()
         outcomes = load.finish()
-        load_end = max(o.ended for o in outcomes)
-        check_survivors(result, fleet)
-        check_readable(result, balancer.url, outcomes, "through the balancer")
-    result.timeline = timeline.relative()
-    before = between(outcomes, load.started, roll_start)
+        dead = exited_on_their_own(fleet)
+        readback = read_back(balancer.url, outcomes, "through the balancer")
+    return RollRun(
+        env, outcomes, timeline, load.started, roll_start, roll_end, exits, dead, readback
+    )
+
+
+def judge_roll(run: RollRun, engine: str, rate: float, *, graceful: bool) -> Result:
+    """The roll's numbers, and whether it lost nothing (or, broken, was caught failing)."""
+    title = f"Rolling deployment, {engine}" + ("" if graceful else " — counter-case: no drain")
+    story = (
+        f"Two instances behind HAProxy on {engine}; {rate:.0f} req/s of 50% PUT / 50% "
+        "GET from a separate process. Each instance is replaced in turn: start the new one, wait "
+        "until the balancer marks it UP, SIGTERM the old one, wait for it to exit. Latency "
+        "during the roll includes the new instance's start-up competing for the same two CPUs."
+    )
+    if not graceful:
+        story += (
+            " The instances run with HELLO_DRAIN_SECONDS=0: they stop accepting connections as "
+            "soon as they get SIGTERM, before the balancer has noticed. This run must show "
+            "errors, or the rehearsal cannot tell a broken deploy from a good one."
+        )
+    result = Result(title, story, counter_case=not graceful)
+    outcomes, roll_start, roll_end = run.outcomes, run.roll_start, run.roll_end
+    judge_survivors(result, run.dead)
+    judge_readback(result, run.readback)
+    result.timeline = run.timeline.relative()
+    load_end = max(o.ended for o in outcomes)
+    before = between(outcomes, run.load_started, roll_start)
     during = between(outcomes, roll_start, roll_end)
     failed = [o for o in outcomes if o.failed]
-    load_numbers(result, outcomes, env)
+    load_numbers(result, outcomes, run.env)
     result.number("roll took", f"{roll_end - roll_start:.1f} s")
-    for name, code, took in exits:
+    for name, code, took in run.exits:
         result.number(f"{name} after SIGTERM", f"exit code {code} after {took:.1f} s")
     result.number(
         "p50 / p99 / max before the roll",
@@ -258,9 +311,9 @@ def roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) -> Res
     lost = [o for o in outcomes if o.method == "GET" and o.status == 404]
     result.expect(
         "the whole roll happened under load",
-        load.started < roll_start and roll_end < load_end,
-        f"load from 0 to {load_end - load.started:.1f} s, roll from "
-        f"{roll_start - load.started:.1f} to {roll_end - load.started:.1f} s",
+        run.load_started < roll_start and roll_end < load_end,
+        f"load from 0 to {load_end - run.load_started:.1f} s, roll from "
+        f"{roll_start - run.load_started:.1f} to {roll_end - run.load_started:.1f} s",
     )
     if graceful:
         result.expect("0 failed requests", not failed, describe(failed) if failed else "0")
@@ -272,8 +325,8 @@ def roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) -> Res
         )
         result.expect(
             "old instances exit 0 after draining",
-            all(code == 0 for _, code, _ in exits),
-            ", ".join(f"{name}: {code}" for name, code, _ in exits),
+            all(code == 0 for _, code, _ in run.exits),
+            ", ".join(f"{name}: {code}" for name, code, _ in run.exits),
         )
     else:
         result.expect(
@@ -282,6 +335,16 @@ def roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) -> Res
             describe(failed) if failed else "0 — the rehearsal is blind",
         )
     result.expect("no GET of an acknowledged user answered 404", not lost, str(len(lost)))
+    return result
+
+
+def roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) -> Result:
+    """Run a rolling deploy, then judge it."""
+    began = time.monotonic()
+    rate = profile.dynamodb_rate if engine == "dynamodb" else profile.rate
+    result = judge_roll(
+        run_roll(workdir, profile, engine, graceful=graceful), engine, rate, graceful=graceful
+    )
     result.seconds = time.monotonic() - began
     return result
 
@@ -369,25 +432,24 @@ def _gauge(exposition: bytes) -> float | None:
     return None
 
 
-def storage_fault(workdir: Path, profile: Profile, *, slow: bool) -> Result:
+@dataclass
+class FaultRun:
+    """What a storage fault under load did and saw."""
+
+    env: dict[str, str]
+    outcomes: list[Outcome]
+    timeline: Timeline
+    probe: Probe
+    fault_start: float
+    fault_end: float
+    # The balancer's verdicts from the fault's start to the last answer: (when, slot, status)
+    verdicts: list[tuple[float, str, str]]
+    restarted: list[str]
+    readback: Readback
+
+
+def run_storage_fault(workdir: Path, profile: Profile, *, slow: bool) -> FaultRun:
     """Stop dynalite (or make it slower than the client timeout) under load, then bring it back."""
-    if slow:
-        title = "Slow storage (DynamoDB answers after the client timeout)"
-        story = (
-            f"Two instances on dynalite through a TCP proxy in the rehearsal; "
-            f"{profile.fault_rate:.0f} req/s, 50% PUT. For {profile.fault:.0f} s the proxy holds "
-            f"every answer back 2 s, beyond HELLO_STORAGE_TIMEOUT={STORAGE_TIMEOUT} s."
-        )
-    else:
-        title = "Storage outage (dynalite stopped)"
-        story = (
-            f"Two instances on dynalite; {profile.fault_rate:.0f} req/s, 50% PUT. dynalite is "
-            f"stopped for {profile.fault:.0f} s, then started again on the same data directory; "
-            "the instances are not restarted. The balancer fails open like an ALB when no "
-            "target is healthy, so clients see the service's own answers."
-        )
-    result = Result(title, story)
-    began = time.monotonic()
     with contextlib.ExitStack() as stack:
         db = stack.enter_context(dynalite(workdir))
         env = db.environment(TABLE) | {"HELLO_STORAGE_TIMEOUT": str(STORAGE_TIMEOUT)}
@@ -426,11 +488,38 @@ def storage_fault(workdir: Path, profile: Profile, *, slow: bool) -> Result:
             fault_end = timeline.mark("dynalite answering again")
         outcomes = load.finish()
         load_end = max(o.ended for o in outcomes)
-        check_readable(result, fleet.balancer.url, outcomes, "through the balancer")
+        readback = read_back(fleet.balancer.url, outcomes, "through the balancer")
         restarted = [name for name, pid in pids.items() if not alive(pid)]
-    result.timeline = timeline.relative()
-    for at, slot, status in fleet.balancer.verdicts(fault_start, load_end):
-        result.timeline.append((at - timeline.origin, f"balancer marks {slot} {status}"))
+    verdicts = fleet.balancer.verdicts(fault_start, load_end)
+    return FaultRun(
+        env, outcomes, timeline, probe, fault_start, fault_end, verdicts, restarted, readback
+    )
+
+
+def judge_storage_fault(run: FaultRun, profile: Profile, *, slow: bool) -> Result:
+    """Failing storage must reach clients as clean 503s, bounded in time, and heal by itself."""
+    if slow:
+        title = "Slow storage (DynamoDB answers after the client timeout)"
+        story = (
+            f"Two instances on dynalite through a TCP proxy in the rehearsal; "
+            f"{profile.fault_rate:.0f} req/s, 50% PUT. For {profile.fault:.0f} s the proxy holds "
+            f"every answer back 2 s, beyond HELLO_STORAGE_TIMEOUT={STORAGE_TIMEOUT} s."
+        )
+    else:
+        title = "Storage outage (dynalite stopped)"
+        story = (
+            f"Two instances on dynalite; {profile.fault_rate:.0f} req/s, 50% PUT. dynalite is "
+            f"stopped for {profile.fault:.0f} s, then started again on the same data directory; "
+            "the instances are not restarted. The balancer fails open like an ALB when no "
+            "target is healthy, so clients see the service's own answers."
+        )
+    result = Result(title, story)
+    outcomes, probe = run.outcomes, run.probe
+    fault_start, fault_end = run.fault_start, run.fault_end
+    judge_readback(result, run.readback)
+    result.timeline = run.timeline.relative()
+    for at, slot, status in run.verdicts:
+        result.timeline.append((at - run.timeline.origin, f"balancer marks {slot} {status}"))
     result.timeline.sort()
     fault_window = between(outcomes, fault_start, fault_end)
     settle = fault_end + 5.0
@@ -442,7 +531,7 @@ def storage_fault(workdir: Path, profile: Profile, *, slow: bool) -> Result:
     ]
     lost = [o for o in outcomes if o.method == "GET" and o.status == 404]
     slowest = max((o.latency for o in outcomes), default=0.0)
-    load_numbers(result, outcomes, env)
+    load_numbers(result, outcomes, run.env)
     result.number("answers while storage was failing", describe(fault_window))
     result.number(
         "p50 / p99 / max latency while failing",
@@ -489,8 +578,8 @@ def storage_fault(workdir: Path, profile: Profile, *, slow: bool) -> Result:
     result.expect(
         "full recovery without a restart: every request due 5 s after storage is "
         "back succeeds, same processes",
-        bool(after) and all(succeeded(o) for o in after) and not restarted,
-        f"{describe(after)}; restarted: {restarted or 'none'}",
+        bool(after) and all(succeeded(o) for o in after) and not run.restarted,
+        f"{describe(after)}; restarted: {run.restarted or 'none'}",
     )
     result.expect("no GET of an acknowledged user answered 404", not lost, str(len(lost)))
     if slow:
@@ -503,6 +592,13 @@ def storage_fault(workdir: Path, profile: Profile, *, slow: bool) -> Result:
             healthz_slowest < 1.0,
             ms(healthz_slowest),
         )
+    return result
+
+
+def storage_fault(workdir: Path, profile: Profile, *, slow: bool) -> Result:
+    """Run a storage fault, then judge it."""
+    began = time.monotonic()
+    result = judge_storage_fault(run_storage_fault(workdir, profile, slow=slow), profile, slow=slow)
     result.seconds = time.monotonic() - began
     return result
 
@@ -511,15 +607,22 @@ def _counts(counter: Counter[float | None]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(counter.items(), key=str)) or "none"
 
 
-def crash(workdir: Path, profile: Profile) -> Result:
-    """kill -9 one instance during write-heavy load; it is replaced and no write is lost."""
-    result = Result(
-        "Crash (kill -9 an instance under write-heavy load, SQLite)",
-        f"Two instances on one SQLite file; {profile.fault_rate:.0f} req/s, 90% PUT. One "
-        "instance's whole process tree is SIGKILLed; once the balancer marks it DOWN it is "
-        "deregistered and a new instance started in its place, as ECS replaces a dead task.",
-    )
-    began = time.monotonic()
+@dataclass
+class CrashRun:
+    """What a kill -9 under write-heavy load did and saw."""
+
+    env: dict[str, str]
+    outcomes: list[Outcome]
+    timeline: Timeline
+    killed: float
+    down: float
+    integrity: str
+    dead: list[str]
+    readback: Readback
+
+
+def run_crash(workdir: Path, profile: Profile) -> CrashRun:
+    """kill -9 one instance during write-heavy load; replace it as ECS replaces a dead task."""
     database = workdir / "hello.sqlite3"
     env = {"HELLO_SQLITE_PATH": str(database)}
     with cluster(workdir, env) as fleet:
@@ -546,21 +649,34 @@ def crash(workdir: Path, profile: Profile) -> Result:
         replacement = fleet.launch(slot=victim.slot)
         timeline.mark(f"{replacement.name} UP in {replacement.slot}")
         outcomes = load.finish()
-        check_survivors(result, fleet)
-        check_readable(
-            result,
+        dead = exited_on_their_own(fleet)
+        readback = read_back(
             replacement.server.url,
             outcomes,
             f"directly from the replacement {replacement.name}",
         )
-    result.timeline = timeline.relative()
     with sqlite3.connect(database) as connection:
         integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
+    return CrashRun(env, outcomes, timeline, killed, down, integrity, dead, readback)
+
+
+def judge_crash(run: CrashRun, profile: Profile) -> Result:
+    """Only the dead instance's requests fail, it is noticed in time, and the file is intact."""
+    result = Result(
+        "Crash (kill -9 an instance under write-heavy load, SQLite)",
+        f"Two instances on one SQLite file; {profile.fault_rate:.0f} req/s, 90% PUT. One "
+        "instance's whole process tree is SIGKILLed; once the balancer marks it DOWN it is "
+        "deregistered and a new instance started in its place, as ECS replaces a dead task.",
+    )
+    killed, down, integrity = run.killed, run.down, run.integrity
+    judge_survivors(result, run.dead)
+    judge_readback(result, run.readback)
+    result.timeline = run.timeline.relative()
     window_end = down + 0.5
-    failed = [o for o in outcomes if o.failed]
+    failed = [o for o in run.outcomes if o.failed]
     inside = [o for o in failed if killed <= o.ended <= window_end]
     outside = [o for o in failed if not killed <= o.ended <= window_end]
-    load_numbers(result, outcomes, env)
+    load_numbers(result, run.outcomes, run.env)
     result.number("balancer marked the dead instance DOWN after", f"{down - killed:.2f} s")
     result.number(
         "failed requests between the kill and DOWN",
@@ -578,5 +694,12 @@ def crash(workdir: Path, profile: Profile) -> Result:
         f"{down - killed:.2f} s",
     )
     result.expect("the database is intact", integrity == "ok", integrity)
+    return result
+
+
+def crash(workdir: Path, profile: Profile) -> Result:
+    """Run a crash, then judge it."""
+    began = time.monotonic()
+    result = judge_crash(run_crash(workdir, profile), profile)
     result.seconds = time.monotonic() - began
     return result

@@ -21,6 +21,7 @@ import http.client
 import random
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.rehearsal.haproxy import Balancer
@@ -42,29 +43,19 @@ REQUESTS = 30
 USER = "keepalive"
 
 
-def keepalive(workdir: Path, profile: Profile, *, ordered: bool) -> Result:
-    """Requests reusing the balancer's idle connection to one target, gaps near its keep-alive."""
-    server_keep_alive = 60.0 if ordered else SHORT_KEEP_ALIVE
-    title = "Keep-alive: the target outlives the balancer's idle reuse" + (
-        "" if ordered else " — counter-case: target closes first"
-    )
-    story = (
-        f"One instance behind HAProxy with `http-reuse always` (as the ALB shares idle "
-        f"connections to a target between clients) and {NETWORK_LATENCY * 1000:.0f} ms of "
-        f"one-way latency between them. {REQUESTS} GETs, one at a time, each on a new client "
-        f"connection, after idle gaps of {GAP_RANGE[0] * SHORT_KEEP_ALIVE:.2f} to "
-        f"{GAP_RANGE[1] * SHORT_KEEP_ALIVE:.2f} s; the balancer sends each on its idle "
-        f"connection to the target. The target keeps idle connections for "
-        f"HELLO_KEEP_ALIVE_SECONDS={server_keep_alive:g}"
-    )
-    story += (
-        " (production's setting), longer than the balancer holds them: no request may fail."
-        if ordered
-        else ", shorter than the balancer holds them, as with the ALB's 60 s default in front of "
-        "a 30 s server: this run must show 502s, or the rehearsal cannot see the race."
-    )
-    result = Result(title, story, counter_case=not ordered)
-    began = time.monotonic()
+@dataclass(frozen=True)
+class KeepAliveRun:
+    """The answers the GETs got, and the balancer's connection counters for the target."""
+
+    server_keep_alive: float
+    stored: int
+    answers: Counter[str]
+    connections_opened: int
+    reused: int
+
+
+def run_keepalive(workdir: Path, server_keep_alive: float) -> KeepAliveRun:
+    """GETs one at a time through a balancer reusing its idle connection to one target."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
         **base_env(workdir),
@@ -89,12 +80,39 @@ def keepalive(workdir: Path, profile: Profile, *, ordered: bool) -> Result:
         )
         answers = Counter(_get_after_gaps(balancer.port, random.Random(REQUESTS)))
         counters = balancer.server_counters(slot)
+    return KeepAliveRun(
+        server_keep_alive, stored.status, answers, int(counters["connect"]), int(counters["reuse"])
+    )
+
+
+def judge_keepalive(run: KeepAliveRun, *, ordered: bool) -> Result:
+    """Ordered: no reuse fails. Reversed: the race shows as 502s, or the rehearsal is blind."""
+    title = "Keep-alive: the target outlives the balancer's idle reuse" + (
+        "" if ordered else " — counter-case: target closes first"
+    )
+    story = (
+        f"One instance behind HAProxy with `http-reuse always` (as the ALB shares idle "
+        f"connections to a target between clients) and {NETWORK_LATENCY * 1000:.0f} ms of "
+        f"one-way latency between them. {REQUESTS} GETs, one at a time, each on a new client "
+        f"connection, after idle gaps of {GAP_RANGE[0] * SHORT_KEEP_ALIVE:.2f} to "
+        f"{GAP_RANGE[1] * SHORT_KEEP_ALIVE:.2f} s; the balancer sends each on its idle "
+        f"connection to the target. The target keeps idle connections for "
+        f"HELLO_KEEP_ALIVE_SECONDS={run.server_keep_alive:g}"
+    )
+    story += (
+        " (production's setting), longer than the balancer holds them: no request may fail."
+        if ordered
+        else ", shorter than the balancer holds them, as with the ALB's 60 s default in front of "
+        "a 30 s server: this run must show 502s, or the rehearsal cannot see the race."
+    )
+    result = Result(title, story, counter_case=not ordered)
+    answers = run.answers
     failed = sum(n for answer, n in answers.items() if answer != "200")
-    result.number("PUT before the GETs", stored.status)
+    result.number("PUT before the GETs", run.stored)
     result.number("answers", ", ".join(f"{k}: {v}" for k, v in sorted(answers.items())))
     result.number(
         "balancer to target: connections opened / requests on a reused idle connection",
-        f"{counters['connect']} / {counters['reuse']}",
+        f"{run.connections_opened} / {run.reused}",
     )
     if ordered:
         result.expect(
@@ -106,6 +124,14 @@ def keepalive(workdir: Path, profile: Profile, *, ordered: bool) -> Result:
             answers.get("502", 0) > 0,
             f"{answers.get('502', 0)}/{REQUESTS} answered 502",
         )
+    return result
+
+
+def keepalive(workdir: Path, profile: Profile, *, ordered: bool) -> Result:
+    """Run the keep-alive case with production's setting or the reversed one, then judge it."""
+    began = time.monotonic()
+    run = run_keepalive(workdir, 60.0 if ordered else SHORT_KEEP_ALIVE)
+    result = judge_keepalive(run, ordered=ordered)
     result.seconds = time.monotonic() - began
     return result
 

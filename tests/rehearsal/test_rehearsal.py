@@ -6,12 +6,15 @@ import asyncio
 import socket
 import subprocess
 import time
+from collections import Counter
 
 import pytest
 
 from tests.rehearsal.fleet import alive
 from tests.rehearsal.load import Outcome, classify, exchange
-from tests.rehearsal.measure import Result, is_clean_503, percentile
+from tests.rehearsal.measure import Result, Timeline, is_clean_503, percentile
+from tests.rehearsal.scenarios import Readback, RollRun, judge_roll
+from tests.rehearsal.scenarios_keepalive import KeepAliveRun, judge_keepalive
 from tests.rehearsal.slowproxy import DelayProxy, LatencyProxy
 from tests.support.ports import free_port
 from tests.support.processes import process_tree, username
@@ -109,3 +112,41 @@ def test_process_tree_finds_grandchildren() -> None:
             subprocess.run(["kill", "-9", str(pid)], check=False)
         shell.wait()
     assert not alive(shell.pid)
+
+
+def _roll(statuses: list[int]) -> RollRun:
+    """A recorded roll whose requests got these answers, one every half second from t=0."""
+    outcomes = [
+        Outcome(i, "GET", "alice", None, i * 0.5, i * 0.5 + 0.01, status, None, None, None, "s1")
+        for i, status in enumerate(statuses)
+    ]
+    return RollRun(
+        env={},
+        outcomes=outcomes,
+        timeline=Timeline(),
+        load_started=-0.1,
+        roll_start=0.6,
+        roll_end=1.2,
+        exits=[("instance-1", 0, 0.4)],
+        dead=[],
+        readback=Readback("through the balancer", 3, []),
+    )
+
+
+def test_a_roll_is_judged_from_its_record_alone() -> None:
+    assert judge_roll(_roll([200, 200, 200, 200]), "sqlite", 100, graceful=True).passed
+    assert not judge_roll(_roll([200, 502, 200, 200]), "sqlite", 100, graceful=True).passed
+    broken = judge_roll(_roll([200, 502, 200, 200]), "sqlite", 100, graceful=False)
+    assert broken.verdict == "DETECTED"
+    assert judge_roll(_roll([200] * 4), "sqlite", 100, graceful=False).verdict != "DETECTED"
+
+
+def test_the_reversed_keep_alive_case_must_see_502s() -> None:
+    def judged(answers: dict[str, int], *, ordered: bool) -> str:
+        run = KeepAliveRun(1.0, 204, Counter(answers), 5, 25)
+        return judge_keepalive(run, ordered=ordered).verdict
+
+    assert judged({"200": 22, "502": 8}, ordered=False) == "DETECTED"
+    assert judged({"200": 30}, ordered=False) == "NOT DETECTED (FAIL)"
+    assert judged({"200": 30}, ordered=True) == "PASS"
+    assert judged({"200": 29, "502": 1}, ordered=True) == "FAIL"
