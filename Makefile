@@ -95,7 +95,7 @@ diagram: $(SYNCED) ## Draw the architecture pictures (docs/*.png) offline with G
 # --- infra -------------------------------------------------------------------
 
 .PHONY: infra-check
-infra-check: $(SYNCED) $(CHECKOV_READY) ## Offline Terraform checks: fmt, checkov, policy tests (tests/infra)
+infra-check: $(SYNCED) $(CHECKOV_READY) prometheus-tool ## Offline Terraform checks: fmt, checkov, policy tests (tests/infra)
 	scripts/infra-check
 
 # --- kubernetes ----------------------------------------------------------------
@@ -146,10 +146,12 @@ rollback: $(SYNCED) ## Roll an ECS service back: make rollback CLUSTER=... SERVI
 shellcheck-tool:
 	@tools/apt-install shellcheck shellcheck "actionlint and pre-commit"
 
-# promtool checks and unit-tests the Prometheus rules (tests/integration/test_prometheus_rules.py).
+# promtool checks and unit-tests the Prometheus rules (tests/integration/test_prometheus_rules.py);
+# amtool checks the workspace's alert manager definition (tests/infra/test_prometheus_workspace.py).
 .PHONY: prometheus-tool
 prometheus-tool:
 	@tools/apt-install promtool prometheus "the Prometheus rule tests"
+	@tools/apt-install amtool prometheus-alertmanager "the alert manager definition check"
 
 .PHONY: workflow-lint
 workflow-lint: $(SYNCED) shellcheck-tool ## Lint .github offline: actionlint, zizmor, yamllint, SHA pins

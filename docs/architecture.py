@@ -37,7 +37,12 @@ from diagrams.aws.compute import Fargate as FargateTask
 from diagrams.aws.database import DynamodbTable  # type: ignore[import-untyped]
 from diagrams.aws.general import User, Users  # type: ignore[import-untyped]
 from diagrams.aws.integration import SimpleNotificationServiceSnsTopic  # type: ignore[import-untyped]
-from diagrams.aws.management import Cloudwatch, CloudwatchAlarm, CloudwatchLogs  # type: ignore[import-untyped]
+from diagrams.aws.management import (  # type: ignore[import-untyped]
+    AmazonManagedPrometheus,
+    Cloudwatch,
+    CloudwatchAlarm,
+    CloudwatchLogs,
+)
 from diagrams.aws.network import (  # type: ignore[import-untyped]
     ALB,
     Endpoint,
@@ -117,7 +122,7 @@ def draw_request_path(c: Canvas) -> None:
         waf = c.node(
             WAF,
             "waf",
-            "WAF web ACL\nrate limit + managed rules",
+            "WAF web ACL\nrate limit + managed rules\n/metrics answered 404",
             "aws_wafv2_web_acl",
             "aws_wafv2_web_acl_association",
         )
@@ -202,9 +207,11 @@ def draw_control_plane(c: Canvas) -> None:
         registry = c.node(
             ECR,
             "ecr",
-            "ECR repository\nimmutable tags, scan on push",
+            "ECR repository\nimmutable tags, scan on push\n"
+            "+ pull-through cache of quay.io\n(collector image, by digest)",
             "aws_ecr_repository",
             "aws_ecr_lifecycle_policy",
+            "aws_ecr_pull_through_cache_rule",
         )
         with Cluster("ECS cluster"):
             service = c.node(
@@ -250,7 +257,8 @@ def draw_control_plane(c: Canvas) -> None:
         alarms = c.node(
             CloudwatchAlarm,
             "deployment_alarms",
-            "Deployment alarms\n5xx rate, p99 latency:\nthe ALB's and each target group's",
+            "Deployment alarms\n5xx rate, p99 latency:\n"
+            "the ALB's (rollout guards)\nand each target group's",
             "aws_cloudwatch_metric_alarm",
         )
     legend(CONTROL, IMAGE)
@@ -265,8 +273,9 @@ def draw_control_plane(c: Canvas) -> None:
 
 
 ALARMS = (
-    "5xx rate",
-    "p99 latency",
+    "availability burn: fast, slow, ticket",
+    "latency burn: fast, slow, ticket",
+    "5xx rate, p99 latency (rollout guards)",
     "unhealthy hosts",
     "no healthy targets",
     "running below desired",
@@ -281,7 +290,10 @@ def draw_observability(c: Canvas) -> None:
         waf = c.node(WAF, "waf", "WAF web ACL", "aws_wafv2_web_acl")
         alb = c.node(ALB, "alb", "ALB", "aws_lb")
         tasks = c.node(
-            FargateTask, "tasks", "Fargate tasks\n(JSON request lines)", "aws_ecs_task_definition"
+            FargateTask,
+            "tasks",
+            "Fargate tasks\n(JSON request lines;\ncollector sidecar scrapes\n/metrics on loopback)",
+            "aws_ecs_task_definition",
         )
         flow_logs = c.node(VPCFlowLogs, "flow_logs", "VPC flow logs", "aws_flow_log")
         table = c.node(DynamodbTable, "dynamodb", "DynamoDB table", "aws_dynamodb_table")
@@ -289,7 +301,7 @@ def draw_observability(c: Canvas) -> None:
         logs = c.node(
             CloudwatchLogs,
             "logs",
-            "CloudWatch Logs\napp, WAF, flow logs",
+            "CloudWatch Logs\napp + collector, WAF,\nflow logs, workspace",
             "aws_cloudwatch_log_group",
         )
         access_logs = c.node(
@@ -298,11 +310,23 @@ def draw_observability(c: Canvas) -> None:
         metrics = c.node(
             Cloudwatch, "dashboard", "CloudWatch metrics\n+ dashboard", "aws_cloudwatch_dashboard"
         )
+        endpoint = c.node(
+            Endpoint, "vpce_aps", "aps-workspaces\ninterface endpoint", "aws_vpc_endpoint"
+        )
+        workspace = c.node(
+            AmazonManagedPrometheus,
+            "prometheus",
+            "Managed Prometheus workspace\nrules.yml (SLO burn rates, causes)\n+ alert manager",
+            "aws_prometheus_workspace",
+            "aws_prometheus_rule_group_namespace",
+            "aws_prometheus_alert_manager_definition",
+        )
     alarms = c.node(
         CloudwatchAlarm,
         "alarms",
-        f"CloudWatch alarms ({len(ALARMS)})\n" + "\n".join(ALARMS),
+        f"CloudWatch alarms ({len(ALARMS)} kinds)\n" + "\n".join(ALARMS),
         "aws_cloudwatch_metric_alarm",
+        "aws_cloudwatch_composite_alarm",
     )
     scaling = c.node(
         ApplicationAutoScaling,
@@ -314,17 +338,19 @@ def draw_observability(c: Canvas) -> None:
     topic = c.node(
         SimpleNotificationServiceSnsTopic,
         "sns",
-        "SNS topic\non-call email",
+        "SNS topic\non-call email\n(alarms + Prometheus alerts)",
         "aws_sns_topic",
+        "aws_sns_topic_policy",
         "aws_sns_topic_subscription",
     )
     legend(LOGS, METRICS, ALERT)
 
-    [waf, tasks, flow_logs] >> edge(LOGS) >> logs
+    [waf, tasks, flow_logs, workspace] >> edge(LOGS) >> logs
     alb >> edge(LOGS) >> access_logs
     [alb, tasks, table] >> edge(METRICS) >> metrics
+    tasks >> edge(METRICS, label="remote write") >> endpoint >> edge(METRICS) >> workspace
     metrics >> edge(METRICS) >> [alarms, scaling]
-    alarms >> edge(ALERT) >> topic
+    [alarms, workspace] >> edge(ALERT) >> topic
 
 
 def draw_security(c: Canvas) -> None:
@@ -347,7 +373,13 @@ def draw_security(c: Canvas) -> None:
             "aws_cognito_user_group",
         )
     with Cluster("IAM roles"):
-        task_role = c.node(IAMRole, "task_role", "Task role", "aws_iam_role", "aws_iam_role_policy")
+        task_role = c.node(
+            IAMRole,
+            "task_role",
+            "Task role\n(its table; remote write\nto its workspace)",
+            "aws_iam_role",
+            "aws_iam_role_policy",
+        )
         execution_role = c.node(
             IAMRole, "execution_role", "Execution role", "aws_iam_role", "aws_iam_role_policy"
         )
@@ -380,6 +412,12 @@ def draw_security(c: Canvas) -> None:
             SimpleStorageServiceS3Bucket, "terraform_state", "Terraform state", "aws_s3_bucket"
         )
         topic = c.node(SimpleNotificationServiceSnsTopic, "sns", "SNS topic", "aws_sns_topic")
+        workspace = c.node(
+            AmazonManagedPrometheus,
+            "prometheus",
+            "Prometheus workspace",
+            "aws_prometheus_workspace",
+        )
         balancer = c.node(
             ALB, "alb_rules", "ALB target groups\n+ listener rules", "aws_lb_listener_rule"
         )
@@ -389,12 +427,12 @@ def draw_security(c: Canvas) -> None:
     )
     legend(MAY_TOUCH, ENCRYPTS)
 
-    task_role >> edge(MAY_TOUCH) >> table
+    task_role >> edge(MAY_TOUCH) >> [table, workspace]
     execution_role >> edge(MAY_TOUCH) >> [registry, logs]
     deploy >> edge(MAY_TOUCH) >> [registry, service, state, hook]
     ecs_roles >> edge(MAY_TOUCH) >> [balancer, hook]
     hook_role >> edge(MAY_TOUCH) >> logs
-    key >> edge(ENCRYPTS) >> [table, logs, topic, registry, hook]
+    key >> edge(ENCRYPTS) >> [table, logs, topic, registry, hook, workspace]
     igw - Edge(style="invis") - waf - Edge(style="invis") - cert - Edge(style="invis") - user_pool
 
 

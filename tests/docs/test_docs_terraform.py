@@ -105,15 +105,34 @@ def test_resources_left_out_of_the_picture_still_exist(
     assert stale == set(), "NOT_DRAWN names resource types the Terraform no longer has"
 
 
+def _for_each_keys(path: str, body: dict[str, Any]) -> list[str | None]:
+    """The keys a resource is repeated for, when its for_each names a literal local map; otherwise
+    one unexpanded name (each.key becomes <name> like every interpolation)."""
+    match = re.fullmatch(r"\$\{local\.(\w+)\}", str(body.get("for_each", [""])[0]))
+    if match is None:
+        return [None]
+    with (DOCS.parent / path).open() as handle:
+        parsed = load_hcl(handle)
+    (mapping,) = [b[match.group(1)] for b in parsed.get("locals", []) if match.group(1) in b]
+    if isinstance(mapping, list) and len(mapping) == 1:
+        (mapping,) = mapping
+    if not isinstance(mapping, dict):
+        return [None]
+    return [str(key).strip('"') for key in mapping]
+
+
 def alarm_names(resources: list[Resource]) -> list[str]:
-    """Alarm names as the documents write them: every interpolation becomes <name>."""
+    """Alarm names as the documents write them: each.key expanded, every other interpolation
+    becomes <name>."""
     names = []
-    for rtype, _, _, body in resources:
+    for rtype, _, path, body in resources:
         if rtype not in {"aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"}:
             continue
         value = body["alarm_name"]
-        raw = value[0] if isinstance(value, list) else value
-        names.append(re.sub(r"\$\{[^}]*\}", "<name>", str(raw).strip('"')))
+        raw = str(value[0] if isinstance(value, list) else value).strip('"')
+        for key in _for_each_keys(path, body):
+            named = raw if key is None else raw.replace("${each.key}", key)
+            names.append(re.sub(r"\$\{[^}]*\}", "<name>", named))
     return sorted(names)
 
 

@@ -88,10 +88,10 @@ def test_task_definition_runs_on_graviton() -> None:
     assert value(task, "network_mode") == "awsvpc"
 
 
-def test_container_definitions_come_from_the_checked_local() -> None:
+def test_container_definitions_come_from_the_checked_locals() -> None:
     task = resource(ECS, "aws_ecs_task_definition", "this")
-    assert (
-        value(task, "container_definitions") == "${jsonencode(['${local.container_definition}'])}"
+    assert value(task, "container_definitions") == (
+        "${jsonencode(['${local.container_definition}', '${local.collector_container}'])}"
     )
 
 
@@ -163,8 +163,13 @@ def test_image_is_the_validated_tag(container: dict[str, Any]) -> None:
     assert container["image"] == "${var.repository_url}:${var.image_tag}"
 
 
+def by_sid(data_name: str, sid: str) -> dict[str, Any]:
+    (found,) = [s for s in statements(data_name) if value(s, "sid") == sid]
+    return found
+
+
 def test_task_role_may_only_get_put_and_describe_its_table() -> None:
-    (statement,) = statements("task")
+    statement = by_sid("task", "ReadWriteTheTable")
     assert value(statement, "actions") == [
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -174,6 +179,22 @@ def test_task_role_may_only_get_put_and_describe_its_table() -> None:
     assert "effect" not in statement or value(statement, "effect") == "Allow"
     wiring = module_call(STACK, "service")
     assert value(wiring, "dynamodb_table_arn") == "${module.dynamodb.table_arn}"
+
+
+def test_task_role_may_remote_write_to_the_stacks_workspace_only() -> None:
+    statement = by_sid("task", "RemoteWriteTheOneWorkspace")
+    assert value(statement, "actions") == ["aps:RemoteWrite"]
+    assert value(statement, "resources") == ["${var.collector.workspace_arn}"]
+    assert "effect" not in statement or value(statement, "effect") == "Allow"
+    assert "condition" not in statement
+    collector = value(module_call(STACK, "service"), "collector")
+    assert collector["workspace_arn"] == "${module.prometheus.workspace_arn}"
+    # The table and the workspace, nothing else.
+    assert sorted(value(s, "sid") for s in statements("task")) == [
+        "ReadWriteTheTable",
+        "RemoteWriteTheOneWorkspace",
+    ]
+    assert "dynamic" not in resource(ECS, "aws_iam_policy_document", "task", kind="data")
 
 
 def test_task_role_has_no_other_permissions() -> None:
@@ -202,7 +223,22 @@ def test_execution_role_only_pulls_this_image_and_writes_this_log_group() -> Non
             ("logs:CreateLogStream", "logs:PutLogEvents"),
             ("${aws_cloudwatch_log_group.this.arn}:*",),
         ),
+        # The collector's cache repository: its first pull creates it and imports the image.
+        (
+            (
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchImportUpstreamImage",
+                "ecr:CreateRepository",
+            ),
+            ("${var.collector.repository_arn}",),
+        ),
     }
+    collector = value(module_call(STACK, "service"), "collector")
+    assert collector["repository_arn"] == (
+        "${module.ecr.pull_through_cache_arn_prefix}/${local.collector_upstream_repository}"
+    )
 
 
 def test_roles_are_assumable_only_by_ecs_tasks_of_this_account() -> None:

@@ -77,3 +77,13 @@ output "auth_user_pool_id" {
   description = "Cognito user pool when auth is enabled, else null."
   value       = module.stack.auth_user_pool_id
 }
+
+output "prometheus_workspace_id" {
+  description = "Amazon Managed Service for Prometheus workspace the task collectors write to."
+  value       = module.stack.prometheus_workspace_id
+}
+
+output "prometheus_query_url" {
+  description = "SigV4-signed Prometheus query endpoint of the workspace (awscurl --service aps)."
+  value       = module.stack.prometheus_query_url
+}

@@ -489,6 +489,90 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
+  # /metrics is for the collector inside each task (it scrapes loopback), not
+  # for the internet: it names routes, storage health and load. The WAF sees
+  # the path decoded and normalised the way the service routes it, which an
+  # ALB path condition does not (/%6detrics, //metrics, /x/../metrics). WAF
+  # custom responses can only be text, HTML or JSON, so the problem document
+  # goes out as application/json.
+  rule {
+    name     = "metrics-not-public"
+    priority = 4
+
+    action {
+      block {
+        custom_response {
+          response_code            = 404
+          custom_response_body_key = "not-found"
+        }
+      }
+    }
+
+    statement {
+      or_statement {
+        statement {
+          byte_match_statement {
+            search_string         = "/metrics"
+            positional_constraint = "EXACTLY"
+
+            field_to_match {
+              uri_path {}
+            }
+
+            text_transformation {
+              priority = 0
+              type     = "URL_DECODE"
+            }
+
+            text_transformation {
+              priority = 1
+              type     = "NORMALIZE_PATH"
+            }
+          }
+        }
+
+        statement {
+          byte_match_statement {
+            search_string         = "/metrics/"
+            positional_constraint = "STARTS_WITH"
+
+            field_to_match {
+              uri_path {}
+            }
+
+            text_transformation {
+              priority = 0
+              type     = "URL_DECODE"
+            }
+
+            text_transformation {
+              priority = 1
+              type     = "NORMALIZE_PATH"
+            }
+          }
+        }
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-metrics-not-public"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  # The same document the service answers for a path it has no route for.
+  custom_response_body {
+    key          = "not-found"
+    content_type = "APPLICATION_JSON"
+    content = jsonencode({
+      type   = "about:blank"
+      title  = "Not Found"
+      status = 404
+      detail = "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."
+    })
+  }
+
   visibility_config {
     cloudwatch_metrics_enabled = true
     metric_name                = var.name

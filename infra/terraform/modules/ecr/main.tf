@@ -49,3 +49,14 @@ resource "aws_ecr_lifecycle_policy" "this" {
     ]
   })
 }
+
+# Tasks have no route to the internet, so third-party images (the metrics
+# collector) come through ECR: the first pull of <prefix>/<upstream path>
+# creates that repository in this registry and imports the image from the
+# upstream; later pulls are served from ECR. quay.io needs no credentials.
+resource "aws_ecr_pull_through_cache_rule" "this" {
+  count = var.pull_through_cache == null ? 0 : 1
+
+  ecr_repository_prefix = var.pull_through_cache.prefix
+  upstream_registry_url = var.pull_through_cache.upstream_registry_url
+}

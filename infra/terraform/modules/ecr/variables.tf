@@ -25,3 +25,12 @@ variable "force_delete" {
   type        = bool
   default     = false
 }
+
+variable "pull_through_cache" {
+  description = "Pull-through cache rule for third-party images: repositories under prefix mirror upstream_registry_url (a registry that needs no credentials). The prefix is registry-wide, so it must be unique per stack in one account and region. null creates none."
+  type = object({
+    prefix                = string
+    upstream_registry_url = optional(string, "quay.io")
+  })
+  default = null
+}

@@ -83,6 +83,86 @@ locals {
   }
 }
 
+locals {
+  collector_name = "collector"
+
+  # deploy/prometheus/collector.yml names a placeholder workspace, region and
+  # port; the task's real ones replace them (the file's own comment says so).
+  collector_config = replace(replace(replace(
+    var.collector.config,
+    "/https://aps-workspaces\\.[^/]+/workspaces/[^/]+/api/v1/remote_write/", var.collector.remote_write_url),
+    "/region: [a-z0-9-]+/", "region: ${local.region}"),
+  "/\"127\\.0\\.0\\.1:[0-9]+\"/", "\"127.0.0.1:${var.container_port}\"")
+
+  # The image has no config of ours and the root file system is read-only:
+  # the shell of the image's busybox writes the config passed in the
+  # environment to the task volume the WAL lives on, names the series after
+  # the task (its ARN's last part, from the task metadata endpoint), and
+  # hands over to Prometheus. Its web port stays on loopback.
+  collector_script = <<-EOT
+    set -eu
+    task_arn=$(wget -qO- "$ECS_CONTAINER_METADATA_URI_V4/task" | sed -n 's/.*"TaskARN": *"\([^"]*\)".*/\1/p')
+    COLLECTOR_TASK="$${task_arn##*/}"
+    [ -n "$COLLECTOR_TASK" ] || COLLECTOR_TASK="$(hostname)"
+    export COLLECTOR_TASK
+    printf '%s\n' "$COLLECTOR_CONFIG" > /prometheus/collector.yml
+    exec /bin/prometheus --agent --config.file=/prometheus/collector.yml --storage.agent.path=/prometheus/wal --web.listen-address=127.0.0.1:9090 --enable-feature=expand-external-labels
+  EOT
+
+  # Not essential: when the collector stops, the task and the service keep
+  # running, and the workspace's HelloMetricsMissing/HelloScrapeFailing alert
+  # on the silence. The service container does not depend on it.
+  collector_container = {
+    name       = local.collector_name
+    image      = var.collector.image
+    essential  = false
+    cpu        = var.collector.cpu
+    memory     = var.collector.memory
+    user       = "65534:65534"
+    entryPoint = ["/bin/sh", "-c"]
+    command    = [local.collector_script]
+
+    # A collector that crashes is started again in place rather than leaving
+    # the task without metrics until it is replaced.
+    restartPolicy = {
+      enabled              = true
+      restartAttemptPeriod = 60
+    }
+
+    readonlyRootFilesystem = true
+    # /prometheus is a VOLUME of the image owned by nobody, so the task
+    # volume mounted there is writable by the collector.
+    mountPoints = [
+      {
+        sourceVolume  = local.collector_name
+        containerPath = "/prometheus"
+        readOnly      = false
+      },
+    ]
+
+    environment = [
+      { name = "COLLECTOR_CONFIG", value = local.collector_config },
+      # Keeps the Go heap under the container's hard limit.
+      { name = "GOMEMLIMIT", value = "${floor(var.collector.memory * 0.8)}MiB" },
+    ]
+
+    linuxParameters = {
+      capabilities = { drop = ["ALL"] }
+    }
+
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this.name
+        awslogs-region        = local.region
+        awslogs-stream-prefix = local.collector_name
+        mode                  = "non-blocking"
+        max-buffer-size       = "1m"
+      }
+    }
+  }
+}
+
 # ------------------------------------------------------------------------ logs
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -138,6 +218,20 @@ data "aws_iam_policy_document" "execution" {
     resources = [var.repository_arn]
   }
 
+  # The collector's image comes through the pull-through cache: its first
+  # pull creates the cache repository and imports the image from upstream.
+  statement {
+    sid = "PullTheCollectorThroughTheCache"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:BatchImportUpstreamImage",
+      "ecr:CreateRepository",
+    ]
+    resources = [var.collector.repository_arn]
+  }
+
   statement {
     sid       = "WriteThisLogGroup"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -153,7 +247,7 @@ resource "aws_iam_role_policy" "execution" {
 
 resource "aws_iam_role" "task" {
   name               = "${var.name}-task"
-  description        = "The running service: read and write its one DynamoDB table"
+  description        = "The running service: read and write its one DynamoDB table, remote-write its metrics"
   assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
 }
 
@@ -165,6 +259,13 @@ data "aws_iam_policy_document" "task" {
     sid       = "ReadWriteTheTable"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DescribeTable"]
     resources = [var.dynamodb_table_arn]
+  }
+
+  # The collector signs its remote write with the task role.
+  statement {
+    sid       = "RemoteWriteTheOneWorkspace"
+    actions   = ["aps:RemoteWrite"]
+    resources = [var.collector.workspace_arn]
   }
 }
 
@@ -305,7 +406,7 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_task" {
 
 resource "aws_vpc_security_group_egress_rule" "task_to_endpoints" {
   security_group_id            = aws_security_group.task.id
-  description                  = "HTTPS to the interface endpoints (ECR, CloudWatch Logs)"
+  description                  = "HTTPS to the interface endpoints (ECR, CloudWatch Logs, Prometheus remote write)"
   ip_protocol                  = "tcp"
   from_port                    = 443
   to_port                      = 443
@@ -357,7 +458,18 @@ resource "aws_ecs_task_definition" "this" {
     name = "tmp"
   }
 
-  container_definitions = jsonencode([local.container_definition])
+  volume {
+    name = local.collector_name
+  }
+
+  container_definitions = jsonencode([local.container_definition, local.collector_container])
+
+  lifecycle {
+    precondition {
+      condition     = strcontains(local.collector_config, var.collector.remote_write_url)
+      error_message = "The collector's config does not name the workspace: deploy/prometheus/collector.yml and the replacement in modules/ecs-service disagree."
+    }
+  }
 }
 
 resource "aws_ecs_service" "this" {

@@ -257,3 +257,23 @@ variable "canary" {
   })
   default = null
 }
+
+variable "collector" {
+  description = "The metrics collector sidecar: Prometheus in agent mode scraping the service on loopback and remote-writing, signed with the task role, to one Amazon Managed Service for Prometheus workspace. image is pinned by digest and pulled from repository_arn (a pull-through cache repository); config is deploy/prometheus/collector.yml, whose placeholder URL, region and port are replaced here."
+  type = object({
+    image            = string
+    repository_arn   = string
+    config           = string
+    remote_write_url = string
+    workspace_arn    = string
+    cpu              = optional(number, 64)
+    memory           = optional(number, 128)
+  })
+  nullable = false
+
+  validation {
+    # A tag can be moved upstream; the digest names the bytes that were reviewed.
+    condition     = can(regex("@sha256:[0-9a-f]{64}$", var.collector.image))
+    error_message = "collector.image must be pinned by digest (<repository>@sha256:<64 hex>)."
+  }
+}

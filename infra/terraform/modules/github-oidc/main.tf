@@ -30,6 +30,11 @@ locals {
     "acm:ListTagsForCertificate",
     "application-autoscaling:Describe*",
     "application-autoscaling:ListTagsForResource",
+    "aps:DescribeAlertManagerDefinition",
+    "aps:DescribeLoggingConfiguration",
+    "aps:DescribeRuleGroupsNamespace",
+    "aps:DescribeWorkspace",
+    "aps:ListTagsForResource",
     "cloudwatch:DescribeAlarms",
     "cloudwatch:GetDashboard",
     "cloudwatch:ListTagsForResource",
@@ -43,6 +48,7 @@ locals {
     "dynamodb:ListTagsOfResource",
     "ec2:Describe*",
     "ecr:DescribeImages",
+    "ecr:DescribePullThroughCacheRules",
     "ecr:DescribeRepositories",
     "ecr:GetLifecyclePolicy",
     "ecr:ListTagsForResource",
@@ -172,6 +178,15 @@ data "aws_iam_policy_document" "deploy" {
     sid       = "RollOutService"
     actions   = ["ecs:UpdateService"]
     resources = [var.ecs_service_arn]
+  }
+
+  # The alert rules are code too: a change to deploy/prometheus/rules.yml (or
+  # to the alert manager's routing) reaches the workspace with the deploy that
+  # ships it, instead of failing every deploy until an operator applies it.
+  statement {
+    sid       = "UpdateTheAlertRules"
+    actions   = ["aps:PutRuleGroupsNamespace", "aps:PutAlertManagerDefinition"]
+    resources = [var.prometheus.rule_group_namespace_arn, var.prometheus.workspace_arn]
   }
 
   statement {

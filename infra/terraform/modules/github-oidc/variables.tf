@@ -100,3 +100,12 @@ variable "stack_bucket_prefix" {
   description = "Name prefix of the stack's own S3 buckets (the ALB access logs): plan refreshes them with HeadBucket, which needs s3:ListBucket."
   type        = string
 }
+
+variable "prometheus" {
+  description = "The stack's Prometheus workspace and its rule group namespace: the deploy role may update the rules and the alert manager definition there, nothing else of the workspace."
+  type = object({
+    workspace_arn            = string
+    rule_group_namespace_arn = string
+  })
+  nullable = false
+}

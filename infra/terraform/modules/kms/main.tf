@@ -76,6 +76,50 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # The Prometheus workspace is encrypted with this key: AMP creates grants on
+  # it for the principal that creates the workspace and uses them to read and
+  # write the data, so collectors and queries need no KMS permission.
+  statement {
+    sid = "PrometheusWorkspaceOnBehalfOfAccountPrincipals"
+    actions = [
+      "kms:Decrypt",
+      "kms:GenerateDataKey*",
+      "kms:CreateGrant",
+      "kms:DescribeKey",
+    ]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:CallerAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["aps.${local.region}.amazonaws.com"]
+    }
+  }
+
+  # The workspace's alert manager publishes to the encrypted SNS topic.
+  statement {
+    sid       = "PrometheusAlertManagerPublishesToEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["aps.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
   # CloudWatch alarms publish to the encrypted SNS topic.
   statement {
     sid       = "CloudWatchAlarmsPublishToEncryptedTopic"
@@ -94,7 +138,7 @@ data "aws_iam_policy_document" "key" {
 }
 
 resource "aws_kms_key" "this" {
-  description             = "${var.name}: DynamoDB table, log groups, SNS topic and ECR repository"
+  description             = "${var.name}: DynamoDB table, log groups, SNS topic, ECR repository and Prometheus workspace"
   enable_key_rotation     = true
   deletion_window_in_days = var.deletion_window_in_days
   policy                  = data.aws_iam_policy_document.key.json

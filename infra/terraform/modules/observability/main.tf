@@ -1,5 +1,9 @@
 data "aws_region" "current" {}
 
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
 locals {
   alarm_actions = [aws_sns_topic.alarms.arn]
   # The whole load balancer, not one target group: a canary deployment moves
@@ -12,6 +16,33 @@ locals {
   target_groups = {
     for key in local.target_group_keys : key => { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffixes[key] }
   }
+  account_id = data.aws_caller_identity.current.account_id
+
+  # Multi-window, multi-burn-rate alerting (SRE Workbook, chapter 5), the same
+  # scheme as deploy/prometheus/rules.yml: each alert needs a long window (is
+  # the budget really burning that fast?) and a short one (is it still
+  # burning?), so it fires within minutes of a big burn and clears minutes
+  # after it stops. 14.4x spends 2 % of 30 days' budget in 1 h, 6x spends 5 %
+  # in 6 h, 1x spends it all in 30 days. The thresholds are the burn rate
+  # times the budgets of docs/slo.md: 0.1 % of requests may fail
+  # (error_percent), 1 % may take longer than latency_threshold_seconds
+  # (fast_percent is the share that must not).
+  burn_tiers = {
+    "fast-burn"     = { burn = 14.4, error_percent = 1.44, fast_percent = 85.6, long = "fast-1h", short = "fast-5m", severity = "page" }
+    "slow-burn"     = { burn = 6, error_percent = 0.6, fast_percent = 94, long = "slow-6h", short = "slow-30m", severity = "page" }
+    "budget-ticket" = { burn = 1, error_percent = 0.1, fast_percent = 99, long = "ticket-3d", short = "ticket-6h", severity = "ticket" }
+  }
+  # One alarm per window: a metric-math alarm reads one period, so the window
+  # is the period. A period of an hour or more may be evaluated over up to 7
+  # days, which admits the 3-day window.
+  burn_windows = {
+    "fast-1h"   = { tier = "fast-burn", seconds = 3600, label = "1 h" }
+    "fast-5m"   = { tier = "fast-burn", seconds = 300, label = "5 min" }
+    "slow-6h"   = { tier = "slow-burn", seconds = 21600, label = "6 h" }
+    "slow-30m"  = { tier = "slow-burn", seconds = 1800, label = "30 min" }
+    "ticket-3d" = { tier = "budget-ticket", seconds = 259200, label = "3 days" }
+    "ticket-6h" = { tier = "budget-ticket", seconds = 21600, label = "6 h" }
+  }
   # 6x the 0.1 % error budget, HelloAvailabilitySlowBurn's rate (docs/slo.md).
   deployment_error_percent = 100 * (1 - var.availability_slo) * var.deployment_alarms.burn_rate
 }
@@ -19,6 +50,70 @@ locals {
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name}-alarms"
   kms_master_key_id = var.kms_key_arn
+}
+
+# Replaces the default topic policy: the account administers the topic,
+# CloudWatch alarms of this account publish to it, and so does the alert
+# manager of this stack's Prometheus workspace, and no other.
+data "aws_iam_policy_document" "topic" {
+  statement {
+    sid = "AccountOwnsTheTopic"
+    actions = [
+      "sns:GetTopicAttributes",
+      "sns:SetTopicAttributes",
+      "sns:AddPermission",
+      "sns:RemovePermission",
+      "sns:DeleteTopic",
+      "sns:Subscribe",
+      "sns:ListSubscriptionsByTopic",
+      "sns:Publish",
+    ]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "PrometheusAlertManagerPublishes"
+    actions   = ["sns:Publish", "sns:GetTopicAttributes"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["aps.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [var.prometheus_workspace_arn]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.topic.json
 }
 
 resource "aws_sns_topic_subscription" "email" {
@@ -29,16 +124,19 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = var.alarm_email
 }
 
+# ------------------------------------------------------------ rollout guards
+
+# The two alarms ECS deployments roll back on: minutes-fast and coarse, so a
+# bad revision is undone during its rollout. They notify nobody; the burn-rate
+# alarms below page for the SLOs.
 resource "aws_cloudwatch_metric_alarm" "http_5xx_rate" {
   alarm_name          = "${var.name}-5xx-rate"
-  alarm_description   = "More than ${var.error_rate_threshold_percent}% of requests answered 5xx (by targets or by the ALB itself)."
+  alarm_description   = "Rollout guard: more than ${var.error_rate_threshold_percent}% of requests answered 5xx (by targets or by the ALB itself) in 2 of 3 minutes; a deployment in progress rolls back."
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.error_rate_threshold_percent
   evaluation_periods  = 3
   datapoints_to_alarm = 2
   treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
 
   metric_query {
     id = "rate"
@@ -89,7 +187,7 @@ resource "aws_cloudwatch_metric_alarm" "http_5xx_rate" {
 
 resource "aws_cloudwatch_metric_alarm" "p99_latency" {
   alarm_name          = "${var.name}-p99-latency"
-  alarm_description   = "p99 target response time above ${var.p99_latency_threshold_seconds}s."
+  alarm_description   = "Rollout guard: p99 target response time above ${var.p99_latency_threshold_seconds}s in 3 of 5 minutes; a deployment in progress rolls back."
   namespace           = "AWS/ApplicationELB"
   metric_name         = "TargetResponseTime"
   dimensions          = local.alb_dimensions
@@ -100,8 +198,103 @@ resource "aws_cloudwatch_metric_alarm" "p99_latency" {
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.p99_latency_threshold_seconds
   treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
+}
+
+# ------------------------------------------------------- SLO burn-rate alarms
+
+# Share of requests answered 5xx over one window, as in the rollout guard: the
+# ALB's own 5xx count in the denominator too, so a total outage reads 100 %.
+# A window alarm notifies nobody; the composite alarm of its tier does.
+resource "aws_cloudwatch_metric_alarm" "availability_burn" {
+  for_each = local.burn_windows
+
+  alarm_name          = "${var.name}-availability-${each.key}"
+  alarm_description   = "Over ${each.value.label}, more than ${local.burn_tiers[each.value.tier].error_percent}% of requests answered 5xx: the availability budget burns at over ${local.burn_tiers[each.value.tier].burn}x. One window of ${var.name}-availability-${each.value.tier}."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = local.burn_tiers[each.value.tier].error_percent
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+
+  metric_query {
+    id          = "rate"
+    expression  = "100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / (FILL(requests, 0) + FILL(elb5xx, 0))"
+    label       = "5xx % over ${each.value.label}"
+    return_data = true
+  }
+
+  metric_query {
+    id = "target5xx"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = local.alb_dimensions
+      period      = each.value.seconds
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "elb5xx"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_ELB_5XX_Count"
+      dimensions  = { LoadBalancer = var.alb_arn_suffix }
+      period      = each.value.seconds
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = local.alb_dimensions
+      period      = each.value.seconds
+      stat        = "Sum"
+    }
+  }
+}
+
+# Share of target responses at or under the latency threshold over one window:
+# the percentile-rank statistic PR(:0.3) counts the requests themselves, not a
+# percentile of them, which is exactly the SLI of docs/slo.md.
+resource "aws_cloudwatch_metric_alarm" "latency_burn" {
+  for_each = local.burn_windows
+
+  alarm_name          = "${var.name}-latency-${each.key}"
+  alarm_description   = "Over ${each.value.label}, fewer than ${local.burn_tiers[each.value.tier].fast_percent}% of target responses took ${var.latency_threshold_seconds}s or less: the latency budget burns at over ${local.burn_tiers[each.value.tier].burn}x. One window of ${var.name}-latency-${each.value.tier}."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "TargetResponseTime"
+  dimensions          = local.alb_dimensions
+  extended_statistic  = "PR(:${var.latency_threshold_seconds})"
+  period              = each.value.seconds
+  evaluation_periods  = 1
+  comparison_operator = "LessThanThreshold"
+  threshold           = local.burn_tiers[each.value.tier].fast_percent
+  treat_missing_data  = "notBreaching"
+}
+
+# Long window AND short window: the alarm that notifies. Both tiers that page
+# and the ticket go to the topic; the description says which is which.
+resource "aws_cloudwatch_composite_alarm" "availability" {
+  for_each = local.burn_tiers
+
+  alarm_name        = "${var.name}-availability-${each.key}"
+  alarm_description = "${upper(each.value.severity)}: the availability budget (99.9% of requests not 5xx) burns at over ${each.value.burn}x over both ${local.burn_windows[each.value.long].label} and ${local.burn_windows[each.value.short].label}. Runbook: docs/runbook.md, section ${var.name}-availability-${each.key}."
+  alarm_rule        = "ALARM(\"${aws_cloudwatch_metric_alarm.availability_burn[each.value.long].alarm_name}\") AND ALARM(\"${aws_cloudwatch_metric_alarm.availability_burn[each.value.short].alarm_name}\")"
+  alarm_actions     = local.alarm_actions
+  ok_actions        = local.alarm_actions
+}
+
+resource "aws_cloudwatch_composite_alarm" "latency" {
+  for_each = local.burn_tiers
+
+  alarm_name        = "${var.name}-latency-${each.key}"
+  alarm_description = "${upper(each.value.severity)}: the latency budget (99% of target responses in ${var.latency_threshold_seconds}s or less) burns at over ${each.value.burn}x over both ${local.burn_windows[each.value.long].label} and ${local.burn_windows[each.value.short].label}. Runbook: docs/runbook.md, section ${var.name}-latency-${each.key}."
+  alarm_rule        = "ALARM(\"${aws_cloudwatch_metric_alarm.latency_burn[each.value.long].alarm_name}\") AND ALARM(\"${aws_cloudwatch_metric_alarm.latency_burn[each.value.short].alarm_name}\")"
+  alarm_actions     = local.alarm_actions
+  ok_actions        = local.alarm_actions
 }
 
 resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
@@ -379,14 +572,18 @@ resource "aws_cloudwatch_dashboard" "this" {
         type = "alarm", x = 0, y = 18, width = 24, height = 4
         properties = {
           title = "Alarms"
-          alarms = [
-            aws_cloudwatch_metric_alarm.http_5xx_rate.arn,
-            aws_cloudwatch_metric_alarm.p99_latency.arn,
-            aws_cloudwatch_metric_alarm.unhealthy_hosts.arn,
-            aws_cloudwatch_metric_alarm.running_below_desired.arn,
-            aws_cloudwatch_metric_alarm.dynamodb_throttles.arn,
-            aws_cloudwatch_metric_alarm.dynamodb_system_errors.arn,
-          ]
+          alarms = concat(
+            [for alarm in aws_cloudwatch_composite_alarm.availability : alarm.arn],
+            [for alarm in aws_cloudwatch_composite_alarm.latency : alarm.arn],
+            [
+              aws_cloudwatch_metric_alarm.http_5xx_rate.arn,
+              aws_cloudwatch_metric_alarm.p99_latency.arn,
+              aws_cloudwatch_metric_alarm.unhealthy_hosts.arn,
+              aws_cloudwatch_metric_alarm.running_below_desired.arn,
+              aws_cloudwatch_metric_alarm.dynamodb_throttles.arn,
+              aws_cloudwatch_metric_alarm.dynamodb_system_errors.arn,
+            ],
+          )
         }
       },
     ]

@@ -45,13 +45,13 @@ variable "dynamodb_table_name" {
 }
 
 variable "error_rate_threshold_percent" {
-  description = "5xx responses, as a percentage of requests in a minute, that raise the alarm when exceeded in 2 of 3 consecutive minutes."
+  description = "Rollout guard: 5xx responses, as a percentage of requests in a minute, that roll a deployment back when exceeded in 2 of 3 consecutive minutes."
   type        = number
   default     = 5
 }
 
 variable "p99_latency_threshold_seconds" {
-  description = "p99 target response time, in seconds, that raises the alarm."
+  description = "Rollout guard: p99 target response time, in seconds, that rolls a deployment back when exceeded in 3 of 5 minutes."
   type        = number
   default     = 1
 }
@@ -75,4 +75,15 @@ variable "deployment_alarms" {
     condition     = var.deployment_alarms.burn_rate >= 1 && var.deployment_alarms.p99_latency_seconds > 0 && var.deployment_alarms.min_requests >= 1
     error_message = "deployment_alarms: burn_rate at least 1 (below it the budget is not burning), p99_latency_seconds above 0, min_requests at least 1."
   }
+}
+
+variable "latency_threshold_seconds" {
+  description = "Latency SLO threshold (docs/slo.md): a target response that takes longer counts against the latency budget. Also a bucket boundary of the service's duration histogram, which the Prometheus rules count against."
+  type        = number
+  default     = 0.3
+}
+
+variable "prometheus_workspace_arn" {
+  description = "Prometheus workspace whose alert manager may publish to the alarm topic (the topic policy admits aps.amazonaws.com for it alone)."
+  type        = string
 }

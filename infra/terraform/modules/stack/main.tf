@@ -2,8 +2,13 @@ locals {
   name = "hello-birthday-${var.environment}"
 
   # Tasks have no internet route; every AWS API they call needs an endpoint.
-  # The JWKS of the user pool is served by cognito-idp.
-  interface_endpoints = concat(["ecr.api", "ecr.dkr", "logs"], var.enable_auth ? ["cognito-idp"] : [])
+  # The JWKS of the user pool is served by cognito-idp; the collector
+  # remote-writes to aps-workspaces.
+  interface_endpoints = concat(["ecr.api", "ecr.dkr", "logs", "aps-workspaces"], var.enable_auth ? ["cognito-idp"] : [])
+
+  # The collector's image, pulled from quay.io through the ECR pull-through
+  # cache (docs/decisions/0009-service-metrics-in-aws.md).
+  collector_upstream_repository = "prometheus/prometheus"
 }
 
 module "kms" {
@@ -29,6 +34,8 @@ module "ecr" {
   name         = local.name
   kms_key_arn  = module.kms.key_arn
   force_delete = var.force_destroy
+  # One prefix per stack: a pull-through cache prefix is unique in the registry.
+  pull_through_cache = { prefix = "${local.name}-quay", upstream_registry_url = "quay.io" }
 }
 
 module "dynamodb" {
@@ -76,6 +83,17 @@ module "observability" {
   cluster_name              = local.name
   service_name              = local.name
   dynamodb_table_name       = module.dynamodb.table_name
+  # The workspace's alert manager may publish to the topic.
+  prometheus_workspace_arn = module.prometheus.workspace_arn
+}
+
+module "prometheus" {
+  source = "../prometheus"
+
+  name               = local.name
+  kms_key_arn        = module.kms.key_arn
+  sns_topic_arn      = module.observability.sns_topic_arn
+  log_retention_days = var.log_retention_days
 }
 
 # The canary's smoke test: ECS runs it through the test listener rule before
@@ -131,6 +149,14 @@ module "service" {
   wait_for_steady_state = false
   # HELLO_AUTH=none unless the auth module exists and overrides it with jwt.
   extra_environment = merge({ HELLO_AUTH = "none" }, [for auth in module.auth : auth.service_environment]...)
+
+  collector = {
+    image            = "${module.ecr.pull_through_cache_url_prefix}/${local.collector_upstream_repository}@${var.collector_image_digest}"
+    repository_arn   = "${module.ecr.pull_through_cache_arn_prefix}/${local.collector_upstream_repository}"
+    config           = file("${path.module}/../../../../deploy/prometheus/collector.yml")
+    remote_write_url = module.prometheus.remote_write_url
+    workspace_arn    = module.prometheus.workspace_arn
+  }
 }
 
 module "github_oidc" {
@@ -148,6 +174,7 @@ module "github_oidc" {
   # ECS's own deployment roles and the hook's code, for canary deploys.
   ecs_deployment_role_arns = module.service.deployment_role_arns
   smoke_hook_function_arn  = module.smoke_hook.function_arn
+  prometheus               = { workspace_arn = module.prometheus.workspace_arn, rule_group_namespace_arn = module.prometheus.rule_group_namespace_arn }
   stack_bucket_prefix      = module.alb.log_bucket_prefix
   state_bucket_name        = var.state_bucket_name
   state_key                = var.state_key

@@ -77,3 +77,13 @@ output "auth_user_pool_id" {
   description = "Cognito user pool when auth is enabled, else null."
   value       = var.enable_auth ? module.auth[0].user_pool_id : null
 }
+
+output "prometheus_workspace_id" {
+  description = "ID of the Amazon Managed Service for Prometheus workspace the collectors write to."
+  value       = module.prometheus.workspace_id
+}
+
+output "prometheus_query_url" {
+  description = "SigV4-signed Prometheus query endpoint of the workspace (awscurl --service aps)."
+  value       = module.prometheus.query_url
+}

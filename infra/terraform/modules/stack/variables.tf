@@ -172,3 +172,14 @@ variable "smoke_hook_package" {
   description = "Path of the smoke hook's Lambda package, built by scripts/build-smoke-hook before plan and apply."
   type        = string
 }
+
+variable "collector_image_digest" {
+  description = "Digest of the quay.io/prometheus/prometheus image index the collector runs (v2.54.1, linux/amd64 and linux/arm64): the 2.x line of the Debian Prometheus the tests run its config with. Changing it is a reviewed change, like a dependency bump."
+  type        = string
+  default     = "sha256:f6639335d34a77d9d9db382b92eeb7fc00934be8eae81dbc03b31cfe90411a94"
+
+  validation {
+    condition     = can(regex("^sha256:[0-9a-f]{64}$", var.collector_image_digest))
+    error_message = "collector_image_digest must be sha256:<64 lowercase hex>."
+  }
+}
