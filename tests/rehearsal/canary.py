@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.rehearsal.haproxy import haproxy_binary, runtime_command
+from tests.rehearsal.haproxy import runtime_command, start_haproxy, stop_haproxy
 from tests.rehearsal.slowproxy import LoopbackProxy
 from tests.support.ports import free_port
 
@@ -89,28 +89,12 @@ backend app
 
     def start(self) -> WeightedBalancer:
         """Start HAProxy and wait for its runtime API."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config = self.workdir / "haproxy.cfg"
-        config.write_text(self.config())
-        log = (self.workdir / "haproxy.log").open("ab")
-        self._process = subprocess.Popen(
-            [haproxy_binary(), "-db", "-f", str(config)], stdout=log, stderr=log
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.command("show info")
-                return self
-            except OSError:
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("haproxy did not start; see haproxy.log") from None
-                time.sleep(0.05)
+        self._process = start_haproxy(self.workdir, self.config(), self.socket_path)
+        return self
 
     def stop(self) -> None:
         """Stop HAProxy."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
+        stop_haproxy(self._process)
 
     def command(self, line: str) -> str:
         """One runtime API command; its answer."""

@@ -53,6 +53,35 @@ def haproxy_version() -> str:
     return out.stdout.splitlines()[0]
 
 
+def start_haproxy(workdir: Path, config: str, socket_path: Path) -> subprocess.Popen[bytes]:
+    """HAProxy in the foreground with this configuration, once its runtime API answers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "haproxy.cfg"
+    config_path.write_text(config)
+    log = (workdir / "haproxy.log").open("ab")
+    process = subprocess.Popen(
+        [haproxy_binary(), "-db", "-f", str(config_path)], stdout=log, stderr=log
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            runtime_command(socket_path, "show info")
+            return process
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"haproxy did not start; see {workdir / 'haproxy.log'}"
+                ) from None
+            time.sleep(0.05)
+
+
+def stop_haproxy(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop HAProxy if it runs."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @dataclass
 class StateChange:
     """The balancer changed its mind about a slot."""
@@ -135,22 +164,7 @@ backend {FAIL_OPEN_BACKEND}
 
     def start(self) -> Balancer:
         """Start HAProxy in the foreground and wait for its admin socket."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config_path = self.workdir / "haproxy.cfg"
-        config_path.write_text(self.config())
-        log = (self.workdir / "haproxy.log").open("ab")
-        self._process = subprocess.Popen(
-            [haproxy_binary(), "-db", "-f", str(config_path)], stdout=log, stderr=log
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.command("show info")
-                break
-            except OSError:
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("haproxy did not start; see haproxy.log") from None
-                time.sleep(0.05)
+        self._process = start_haproxy(self.workdir, self.config(), self.socket_path)
         self._watching.set()
         self._watcher = threading.Thread(target=self._watch, daemon=True)
         self._watcher.start()
@@ -161,9 +175,7 @@ backend {FAIL_OPEN_BACKEND}
         self._watching.clear()
         if self._watcher is not None:
             self._watcher.join()
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
+        stop_haproxy(self._process)
 
     def command(self, line: str) -> str:
         """One runtime API command; its answer."""
