@@ -104,11 +104,18 @@ class Stall:
 
 
 class StalledClients:
-    """`per_kind` clients of each kind, opened at once against host:port."""
+    """`per_kind` clients of each kind (all four unless told), opened at once on host:port."""
 
-    def __init__(self, host: str, port: int, per_kind: int, path: str = "/hello/stalled") -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        per_kind: int,
+        path: str = "/hello/stalled",
+        kinds: tuple[str, ...] = KINDS,
+    ) -> None:
         self.stalls: list[Stall] = []
-        for kind in KINDS:
+        for kind in kinds:
             for _ in range(per_kind):
                 sock = socket.create_connection((host, port), timeout=10)
                 if kind == "http2-stalled":
