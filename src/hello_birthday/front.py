@@ -5,7 +5,7 @@ reads the body there: a client that declares a body and never sends it held a th
 deadline, and a few such clients starved /healthz. Here granian speaks RSGI: each request's
 body is read asynchronously, under one deadline, and only a request whose body is complete
 waits for one of the pool's threads. A request that would wait behind too many others is
-refused at once with 503 instead of queueing without bound (decision 0008).
+refused at once with 503 instead of queueing without bound (decision 0010).
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class _Pool:
     """Threads that run WSGI calls and hand each answer back to the event loop.
 
     Leaner than loop.run_in_executor, which wraps every call in two futures: this is on the
-    path of every request (decision 0008 measures what the front costs).
+    path of every request (decision 0010 measures what the front costs).
     """
 
     def __init__(self, threads: int) -> None:

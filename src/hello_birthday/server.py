@@ -42,7 +42,7 @@ def granian_command(settings: Settings, log_config: Path) -> list[str]:
         "rsgi",
         "--no-ws",
         # uvloop: the front hands every request between the loop and a thread, and uvloop's
-        # wake-ups cost less than asyncio's (decision 0008 has the numbers).
+        # wake-ups cost less than asyncio's (decision 0010 has the numbers).
         "--loop",
         "uvloop",
         "--factory",
@@ -53,7 +53,7 @@ def granian_command(settings: Settings, log_config: Path) -> list[str]:
         "--workers",
         str(settings.workers),
         # Connections per worker: past them a connection waits in the backlog, unserved; the
-        # front refuses excess requests long before (decision 0008).
+        # front refuses excess requests long before (decision 0010).
         "--backpressure",
         str(settings.max_connections),
         "--backlog",
