@@ -24,5 +24,5 @@ def fargate_task() -> FargateTask:
         user=local(service, "container_definition")["user"],
         cpu=int(value(prod, "cpu")),
         memory=int(value(prod, "memory")),
-        stop_timeout=int(default(service, "stop_timeout_seconds")),
+        stop_timeout=int(default(service, "shutdown.stop_timeout_seconds")),
     )

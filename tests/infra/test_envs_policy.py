@@ -118,9 +118,9 @@ def test_environment_name_is_validated() -> None:
 
 
 def image_tag_pattern() -> re.Pattern[str]:
-    (validation,) = blocks_of(variable(MODULES / "ecs-service", "image_tag"), "validation")
+    (validation,) = blocks_of(variable(MODULES / "ecs-service", "image"), "validation")
     condition = value(validation, "condition")
-    match = re.fullmatch(r'\$\{can\(regex\("(.+)",\s*var\.image_tag\)\)\}', condition)
+    match = re.fullmatch(r'\$\{can\(regex\("(.+)",\s*var\.image\.tag\)\)\}', condition)
     assert match, condition
     return re.compile(match.group(1).replace("\\\\", "\\"))
 

@@ -115,28 +115,41 @@ module "smoke_hook" {
 module "service" {
   source = "../ecs-service"
 
-  name                        = local.name
-  vpc_id                      = module.network.vpc_id
-  private_subnet_ids          = module.network.private_subnet_ids
-  alb_security_group_id       = module.alb.security_group_id
-  target_group_arn            = module.alb.target_group_arn
-  alb_resource_label          = "${module.alb.alb_arn_suffix}/${module.alb.target_group_arn_suffix}"
-  endpoints_security_group_id = module.network.endpoints_security_group_id
-  gateway_prefix_list_ids     = { dynamodb = module.network.dynamodb_prefix_list_id, s3 = module.network.s3_prefix_list_id }
-  repository_url              = module.ecr.repository_url
-  repository_arn              = module.ecr.repository_arn
-  image_tag                   = var.image_tag
-  cpu                         = var.cpu
-  memory                      = var.memory
-  desired_count               = var.desired_count
-  min_capacity                = var.min_capacity
-  max_capacity                = var.max_capacity
-  dynamodb_table_name         = module.dynamodb.table_name
-  dynamodb_table_arn          = module.dynamodb.table_arn
-  kms_key_arn                 = module.kms.key_arn
-  log_retention_days          = var.log_retention_days
-  deployment_alarm_names      = var.enable_deployment_alarms ? module.observability.deployment_alarm_names : []
-  deployment                  = var.deployment
+  name = local.name
+  network = {
+    vpc_id                      = module.network.vpc_id
+    private_subnet_ids          = module.network.private_subnet_ids
+    endpoints_security_group_id = module.network.endpoints_security_group_id
+    gateway_prefix_list_ids     = { dynamodb = module.network.dynamodb_prefix_list_id, s3 = module.network.s3_prefix_list_id }
+  }
+  load_balancer = {
+    security_group_id = module.alb.security_group_id
+    target_group_arn  = module.alb.target_group_arn
+    resource_label    = "${module.alb.alb_arn_suffix}/${module.alb.target_group_arn_suffix}"
+  }
+  image = {
+    repository_url = module.ecr.repository_url
+    repository_arn = module.ecr.repository_arn
+    tag            = var.image_tag
+  }
+  task = {
+    cpu    = var.cpu
+    memory = var.memory
+    # HELLO_AUTH=none unless the auth module exists and overrides it with jwt.
+    extra_environment = merge({ HELLO_AUTH = "none" }, [for auth in module.auth : auth.service_environment]...)
+  }
+  scaling = {
+    desired_count = var.desired_count
+    min_capacity  = var.min_capacity
+    max_capacity  = var.max_capacity
+  }
+  table                  = { name = module.dynamodb.table_name, arn = module.dynamodb.table_arn }
+  logs                   = { kms_key_arn = module.kms.key_arn, retention_days = var.log_retention_days }
+  deployment             = var.deployment
+  deployment_alarm_names = var.enable_deployment_alarms ? module.observability.deployment_alarm_names : []
+  # A canary deployment takes its bake times and more; the pipeline waits for
+  # its outcome itself (deploy.yml), with a timeout and a clear verdict.
+  wait_for_steady_state = false
   canary = {
     alternate_target_group_arn   = module.alb.alternate_target_group_arn
     production_listener_rule_arn = module.alb.production_listener_rule_arn
@@ -144,11 +157,6 @@ module "service" {
     listener_arn                 = module.alb.https_listener_arn
     smoke_hook_function_arn      = module.smoke_hook.function_arn
   }
-  # A canary deployment takes its bake times and more; the pipeline waits for
-  # its outcome itself (deploy.yml), with a timeout and a clear verdict.
-  wait_for_steady_state = false
-  # HELLO_AUTH=none unless the auth module exists and overrides it with jwt.
-  extra_environment = merge({ HELLO_AUTH = "none" }, [for auth in module.auth : auth.service_environment]...)
 
   collector = {
     image            = "${module.ecr.pull_through_cache_url_prefix}/${local.collector_upstream_repository}@${var.collector_image_digest}"
