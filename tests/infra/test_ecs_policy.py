@@ -59,7 +59,7 @@ def test_alarm_based_rollback_is_wired_to_the_error_and_latency_alarms(
     assert value(content, "rollback") is True
     wiring = value(module_call(STACK, "service"), "deployment_alarm_names")
     assert "module.observability.deployment_alarm_names" in wiring
-    assert default(STACK, "enable_deployment_alarms") is True
+    assert default(STACK, "alarms.enable_deployment_alarms") is True
 
 
 def test_health_check_grace_period_is_set(service: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from tests.infra.terraform import (
     ENVS,
     MODULES,
     TERRAFORM,
+    argument,
     blocks,
     blocks_of,
     default,
@@ -92,18 +93,18 @@ def test_environments_expose_the_promised_outputs(env: str) -> None:
 
 def test_prod_runs_at_least_two_tasks_in_several_azs_and_is_protected() -> None:
     prod = stack_call("prod")
-    assert value(prod, "desired_count") >= 2
-    assert value(prod, "min_capacity") >= 2
-    assert value(prod, "max_capacity") > value(prod, "min_capacity")
-    assert value(prod, "az_count") >= 2
-    assert value(prod, "deletion_protection") is True
-    assert value(prod, "force_destroy") is False
+    assert argument(prod, "service.desired_count") >= 2
+    assert argument(prod, "service.min_capacity") >= 2
+    assert argument(prod, "service.max_capacity") > argument(prod, "service.min_capacity")
+    assert argument(prod, "network.az_count") >= 2
+    assert argument(prod, "protection.deletion_protection") is True
+    assert argument(prod, "protection.force_destroy") is False
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_task_size_is_a_fargate_pair(env: str) -> None:
     call = stack_call(env)
-    cpu, memory = value(call, "cpu"), value(call, "memory")
+    cpu, memory = argument(call, "service.cpu"), argument(call, "service.memory")
     valid = {
         256: range(512, 2049, 512),
         512: range(1024, 4097, 1024),
@@ -202,9 +203,9 @@ def test_roles_trust_the_immutable_id_subject_form_of_the_repository() -> None:
     assert "repo:${var.github_repository}" in forms
     assert "accept_name_only" in forms
     for env in ENVS:
-        assert value(stack_call(env), "github_repository_ids") == "${var.github_repository_ids}"
+        assert argument(stack_call(env), "github.repository_ids") == "${var.github_repository_ids}"
     assert value(module_call(STACK, "github_oidc"), "github_repository_ids") == (
-        "${var.github_repository_ids}"
+        "${var.github.repository_ids}"
     )
 
 
@@ -253,5 +254,5 @@ def test_plan_role_is_read_only_and_trusts_only_pull_requests() -> None:
         )
     # Decrypt is how the state, encrypted with the state key, is read.
     assert [a for a in actions if not READ_ONLY.match(a)] == ["kms:Decrypt"]
-    assert value(stack_call("staging"), "create_github_plan_role") is True
-    assert value(stack_call("prod"), "create_github_plan_role") is False
+    assert argument(stack_call("staging"), "github.create_plan_role") is True
+    assert argument(stack_call("prod"), "github.create_plan_role") is False
