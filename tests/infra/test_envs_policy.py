@@ -256,3 +256,23 @@ def test_plan_role_is_read_only_and_trusts_only_pull_requests() -> None:
     assert [a for a in actions if not READ_ONLY.match(a)] == ["kms:Decrypt"]
     assert argument(stack_call("staging"), "github.create_plan_role") is True
     assert argument(stack_call("prod"), "github.create_plan_role") is False
+
+
+def test_environments_differ_only_where_they_really_do() -> None:
+    # Variables, providers and outputs are one set of files: prod links staging's. Each
+    # environment's own files are its values (main.tf) and its backend key (versions.tf).
+    own = {"main.tf", "versions.tf"}
+    for path in sorted(env_dir("prod").glob("*.tf")):
+        if path.name in own:
+            assert not path.is_symlink(), path.name
+        else:
+            assert path.is_symlink(), f"{path.name} is a copy; link ../staging/{path.name}"
+            assert path.resolve() == (env_dir("staging") / path.name).resolve()
+    for env in ENVS:
+        assert {p.name for p in env_dir(env).glob("*.tf")} == {
+            "main.tf",
+            "versions.tf",
+            "variables.tf",
+            "providers.tf",
+            "outputs.tf",
+        }
