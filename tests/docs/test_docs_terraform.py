@@ -161,7 +161,9 @@ def stack_sizes(environment: str) -> dict[str, Any]:
     with (TERRAFORM_ENVS / environment / "main.tf").open() as handle:
         modules = load_hcl(handle)["module"]
     stack = next(block["stack"] for block in modules if "stack" in block)
-    return {k: v[0] if isinstance(v, list) else v for k, v in stack.items()}
+    arguments = {k: v[0] if isinstance(v, list) else v for k, v in stack.items()}
+    # Sizes come in the stack's network and service groups.
+    return {**arguments, **arguments["network"], **arguments["service"]}
 
 
 # The documents write ranges with an en dash.

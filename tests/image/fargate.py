@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.infra.terraform import MODULES, TERRAFORM, default, local, module_call, value
+from tests.infra.terraform import MODULES, TERRAFORM, argument, default, local, module_call
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ def fargate_task() -> FargateTask:
     prod = module_call(TERRAFORM / "envs" / "prod", "stack")
     return FargateTask(
         user=local(service, "container_definition")["user"],
-        cpu=int(value(prod, "cpu")),
-        memory=int(value(prod, "memory")),
-        stop_timeout=int(default(service, "stop_timeout_seconds")),
+        cpu=int(argument(prod, "service.cpu")),
+        memory=int(argument(prod, "service.memory")),
+        stop_timeout=int(default(service, "shutdown.stop_timeout_seconds")),
     )

@@ -8,6 +8,7 @@ strings such as "${var.name}", which is what the tests compare against: they che
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -131,8 +132,28 @@ def variable(directory: Path, name: str) -> Body:
 
 
 def default(directory: Path, name: str) -> Any:
-    """Default value of variable `name` in `directory`."""
-    return value(variable(directory, name), "default")
+    """Default value of variable `name` in `directory`; `group.attribute` reads an object
+    variable's `optional(type, default)` for that attribute."""
+    if "." not in name:
+        return value(variable(directory, name), "default")
+    group, attribute = name.split(".", 1)
+    declared = str(value(variable(directory, group), "type"))
+    # hcl2 renders the type as object({'attribute': '${optional(type,default)}', ...}).
+    found = re.search(
+        rf"'{attribute}': '\$\{{optional\((?:[^,()]|\([^()]*\))+,(.+?)\)\}}'", declared
+    )
+    assert found, f"{group}.{attribute} has no optional default in {directory}"
+    text = found.group(1).replace("'", '"')
+    return json.loads({"True": "true", "False": "false", "None": "null"}.get(text, text))
+
+
+def argument(body: Body, path: str) -> Any:
+    """The value at `group.attribute` of a block's object argument (or a plain argument)."""
+    first, *rest = path.split(".")
+    found = value(body, first)
+    for key in rest:
+        found = found[key]
+    return found
 
 
 def module_call(directory: Path, name: str) -> Body:

@@ -227,7 +227,7 @@ def test_the_load_balancer_role_touches_only_this_services_pieces() -> None:
     role = resource(ECS, "aws_iam_role", "load_balancers")
     assert value(role, "assume_role_policy") == "${data.aws_iam_policy_document.assume_ecs.json}"
     ours = {
-        "${var.target_group_arn}",
+        "${var.load_balancer.target_group_arn}",
         "${var.canary.alternate_target_group_arn}",
         "${var.canary.production_listener_rule_arn}",
         "${var.canary.test_listener_rule_arn}",

@@ -152,7 +152,7 @@ def _replacements() -> list[tuple[str, str]]:
     substitutions = {
         "var.collector.remote_write_url": WRITE_URL,
         "${local.region}": REGION,
-        "${var.container_port}": PORT,
+        "${var.task.container_port}": PORT,
     }
     result = []
     for pattern, replacement, _ in pairs:

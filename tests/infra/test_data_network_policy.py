@@ -45,7 +45,7 @@ def test_table_deletion_protection_follows_the_input_and_is_on_by_default() -> N
     assert value(table, "deletion_protection_enabled") == "${var.deletion_protection}"
     assert default(DYNAMODB, "deletion_protection") is True
     assert value(module_call(STACK, "dynamodb"), "deletion_protection") == (
-        "${var.deletion_protection}"
+        "${var.protection.deletion_protection}"
     )
 
 

@@ -59,24 +59,24 @@ def test_alarm_based_rollback_is_wired_to_the_error_and_latency_alarms(
     assert value(content, "rollback") is True
     wiring = value(module_call(STACK, "service"), "deployment_alarm_names")
     assert "module.observability.deployment_alarm_names" in wiring
-    assert default(STACK, "enable_deployment_alarms") is True
+    assert default(STACK, "alarms.enable_deployment_alarms") is True
 
 
 def test_health_check_grace_period_is_set(service: dict[str, Any]) -> None:
     assert value(service, "health_check_grace_period_seconds") == (
-        "${var.health_check_grace_period_seconds}"
+        "${var.load_balancer.health_check_grace_period_seconds}"
     )
-    assert default(ECS, "health_check_grace_period_seconds") > 0
+    assert default(ECS, "load_balancer.health_check_grace_period_seconds") > 0
 
 
 def test_tasks_are_private_and_spread_over_azs(service: dict[str, Any]) -> None:
     network = one_block(service, "network_configuration")
     assert value(network, "assign_public_ip") is False
-    assert value(network, "subnets") == "${var.private_subnet_ids}"
+    assert value(network, "subnets") == "${var.network.private_subnet_ids}"
     assert value(service, "availability_zone_rebalancing") == "ENABLED"
     assert value(service, "launch_type") == "FARGATE"
     wiring = module_call(STACK, "service")
-    assert value(wiring, "private_subnet_ids") == "${module.network.private_subnet_ids}"
+    assert value(wiring, "network")["private_subnet_ids"] == "${module.network.private_subnet_ids}"
 
 
 def test_task_definition_runs_on_graviton() -> None:
@@ -124,10 +124,10 @@ def test_tmp_is_a_writable_task_volume(container: dict[str, Any]) -> None:
 
 
 def test_stop_timeout_covers_drain_and_shutdown(container: dict[str, Any]) -> None:
-    assert container["stopTimeout"] == "${var.stop_timeout_seconds}"
-    drain = default(ECS, "drain_seconds")
-    shutdown = default(ECS, "shutdown_timeout_seconds")
-    stop = default(ECS, "stop_timeout_seconds")
+    assert container["stopTimeout"] == "${var.shutdown.stop_timeout_seconds}"
+    drain = default(ECS, "shutdown.drain_seconds")
+    shutdown = default(ECS, "shutdown.shutdown_timeout_seconds")
+    stop = default(ECS, "shutdown.stop_timeout_seconds")
     assert (drain, shutdown) == (5, 20), "the contract's HELLO_DRAIN_SECONDS/SHUTDOWN_TIMEOUT"
     # The supervisor kills the server itself drain + shutdown + its kill margin after SIGTERM;
     # SIGKILL from ECS must come after that, with room for the supervisor to exit and log.
@@ -141,11 +141,11 @@ def test_container_environment_matches_the_contract() -> None:
     for expected in (
         "'HELLO_HOST': '0.0.0.0'",
         "'HELLO_STORAGE': 'dynamodb'",
-        "'HELLO_DYNAMODB_TABLE': '${var.dynamodb_table_name}'",
+        "'HELLO_DYNAMODB_TABLE': '${var.table.name}'",
         "'AWS_REGION': '${local.region}'",
-        "'HELLO_WORKERS': '${tostring(max(1,floor(var.cpu / 1024)))}'",
-        "'HELLO_DRAIN_SECONDS': '${tostring(var.drain_seconds)}'",
-        "'HELLO_SHUTDOWN_TIMEOUT': '${tostring(var.shutdown_timeout_seconds)}'",
+        "'HELLO_WORKERS': '${tostring(max(1,floor(var.task.cpu / 1024)))}'",
+        "'HELLO_DRAIN_SECONDS': '${tostring(var.shutdown.drain_seconds)}'",
+        "'HELLO_SHUTDOWN_TIMEOUT': '${tostring(var.shutdown.shutdown_timeout_seconds)}'",
     ):
         assert expected in environment
 
@@ -155,12 +155,12 @@ def test_logs_go_to_the_encrypted_group_with_retention(container: dict[str, Any]
     assert logging["logDriver"] == "awslogs"
     assert logging["options"]["awslogs-group"] == "${aws_cloudwatch_log_group.this.name}"
     group = resource(ECS, "aws_cloudwatch_log_group", "this")
-    assert value(group, "kms_key_id") == "${var.kms_key_arn}"
-    assert value(group, "retention_in_days") == "${var.log_retention_days}"
+    assert value(group, "kms_key_id") == "${var.logs.kms_key_arn}"
+    assert value(group, "retention_in_days") == "${var.logs.retention_days}"
 
 
 def test_image_is_the_validated_tag(container: dict[str, Any]) -> None:
-    assert container["image"] == "${var.repository_url}:${var.image_tag}"
+    assert container["image"] == "${var.image.repository_url}:${var.image.tag}"
 
 
 def by_sid(data_name: str, sid: str) -> dict[str, Any]:
@@ -175,10 +175,10 @@ def test_task_role_may_only_get_put_and_describe_its_table() -> None:
         "dynamodb:PutItem",
         "dynamodb:DescribeTable",
     ]
-    assert value(statement, "resources") == ["${var.dynamodb_table_arn}"]
+    assert value(statement, "resources") == ["${var.table.arn}"]
     assert "effect" not in statement or value(statement, "effect") == "Allow"
     wiring = module_call(STACK, "service")
-    assert value(wiring, "dynamodb_table_arn") == "${module.dynamodb.table_arn}"
+    assert value(wiring, "table")["arn"] == "${module.dynamodb.table_arn}"
 
 
 def test_task_role_may_remote_write_to_the_stacks_workspace_only() -> None:
@@ -217,7 +217,7 @@ def test_execution_role_only_pulls_this_image_and_writes_this_log_group() -> Non
         (("ecr:GetAuthorizationToken",), ("*",)),
         (
             ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
-            ("${var.repository_arn}",),
+            ("${var.image.repository_arn}",),
         ),
         (
             ("logs:CreateLogStream", "logs:PutLogEvents"),
@@ -265,11 +265,11 @@ def test_autoscaling_tracks_cpu_and_requests_per_target() -> None:
         metrics[value(spec, "predefined_metric_type")] = spec
     assert set(metrics) == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
     assert value(metrics["ALBRequestCountPerTarget"], "resource_label") == (
-        "${var.alb_resource_label}"
+        "${var.load_balancer.resource_label}"
     )
     target = resource(ECS, "aws_appautoscaling_target", "this")
-    assert value(target, "min_capacity") == "${var.min_capacity}"
-    assert value(target, "max_capacity") == "${var.max_capacity}"
+    assert value(target, "min_capacity") == "${var.scaling.min_capacity}"
+    assert value(target, "max_capacity") == "${var.scaling.max_capacity}"
 
 
 def test_autoscaling_owns_desired_count_after_creation(service: dict[str, Any]) -> None:
@@ -280,7 +280,7 @@ def test_autoscaling_owns_desired_count_after_creation(service: dict[str, Any]) 
 def test_task_security_group_only_talks_to_the_alb_and_aws_endpoints() -> None:
     ingress = resources_of_type(ECS, "aws_vpc_security_group_ingress_rule")
     assert [value(b.body, "referenced_security_group_id") for b in ingress] == [
-        "${var.alb_security_group_id}"
+        "${var.load_balancer.security_group_id}"
     ]
     task_egress = [
         b

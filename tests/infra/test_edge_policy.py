@@ -122,7 +122,7 @@ def test_alb_deletion_protection_follows_the_environment_input() -> None:
     assert value(alb, "enable_deletion_protection") == "${var.deletion_protection}"
     assert default(ALB, "deletion_protection") is True
     stack_alb = module_call(MODULES / "stack", "alb")
-    assert value(stack_alb, "deletion_protection") == "${var.deletion_protection}"
+    assert value(stack_alb, "deletion_protection") == "${var.protection.deletion_protection}"
 
 
 def test_targets_keep_idle_connections_longer_than_the_alb() -> None:

@@ -12,6 +12,7 @@ from tests.infra.terraform import (
     ENVS,
     MODULES,
     TERRAFORM,
+    argument,
     blocks,
     blocks_of,
     default,
@@ -92,18 +93,18 @@ def test_environments_expose_the_promised_outputs(env: str) -> None:
 
 def test_prod_runs_at_least_two_tasks_in_several_azs_and_is_protected() -> None:
     prod = stack_call("prod")
-    assert value(prod, "desired_count") >= 2
-    assert value(prod, "min_capacity") >= 2
-    assert value(prod, "max_capacity") > value(prod, "min_capacity")
-    assert value(prod, "az_count") >= 2
-    assert value(prod, "deletion_protection") is True
-    assert value(prod, "force_destroy") is False
+    assert argument(prod, "service.desired_count") >= 2
+    assert argument(prod, "service.min_capacity") >= 2
+    assert argument(prod, "service.max_capacity") > argument(prod, "service.min_capacity")
+    assert argument(prod, "network.az_count") >= 2
+    assert argument(prod, "protection.deletion_protection") is True
+    assert argument(prod, "protection.force_destroy") is False
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_task_size_is_a_fargate_pair(env: str) -> None:
     call = stack_call(env)
-    cpu, memory = value(call, "cpu"), value(call, "memory")
+    cpu, memory = argument(call, "service.cpu"), argument(call, "service.memory")
     valid = {
         256: range(512, 2049, 512),
         512: range(1024, 4097, 1024),
@@ -118,9 +119,9 @@ def test_environment_name_is_validated() -> None:
 
 
 def image_tag_pattern() -> re.Pattern[str]:
-    (validation,) = blocks_of(variable(MODULES / "ecs-service", "image_tag"), "validation")
+    (validation,) = blocks_of(variable(MODULES / "ecs-service", "image"), "validation")
     condition = value(validation, "condition")
-    match = re.fullmatch(r'\$\{can\(regex\("(.+)",\s*var\.image_tag\)\)\}', condition)
+    match = re.fullmatch(r'\$\{can\(regex\("(.+)",\s*var\.image\.tag\)\)\}', condition)
     assert match, condition
     return re.compile(match.group(1).replace("\\\\", "\\"))
 
@@ -202,9 +203,9 @@ def test_roles_trust_the_immutable_id_subject_form_of_the_repository() -> None:
     assert "repo:${var.github_repository}" in forms
     assert "accept_name_only" in forms
     for env in ENVS:
-        assert value(stack_call(env), "github_repository_ids") == "${var.github_repository_ids}"
+        assert argument(stack_call(env), "github.repository_ids") == "${var.github_repository_ids}"
     assert value(module_call(STACK, "github_oidc"), "github_repository_ids") == (
-        "${var.github_repository_ids}"
+        "${var.github.repository_ids}"
     )
 
 
@@ -253,5 +254,25 @@ def test_plan_role_is_read_only_and_trusts_only_pull_requests() -> None:
         )
     # Decrypt is how the state, encrypted with the state key, is read.
     assert [a for a in actions if not READ_ONLY.match(a)] == ["kms:Decrypt"]
-    assert value(stack_call("staging"), "create_github_plan_role") is True
-    assert value(stack_call("prod"), "create_github_plan_role") is False
+    assert argument(stack_call("staging"), "github.create_plan_role") is True
+    assert argument(stack_call("prod"), "github.create_plan_role") is False
+
+
+def test_environments_differ_only_where_they_really_do() -> None:
+    # Variables, providers and outputs are one set of files: prod links staging's. Each
+    # environment's own files are its values (main.tf) and its backend key (versions.tf).
+    own = {"main.tf", "versions.tf"}
+    for path in sorted(env_dir("prod").glob("*.tf")):
+        if path.name in own:
+            assert not path.is_symlink(), path.name
+        else:
+            assert path.is_symlink(), f"{path.name} is a copy; link ../staging/{path.name}"
+            assert path.resolve() == (env_dir("staging") / path.name).resolve()
+    for env in ENVS:
+        assert {p.name for p in env_dir(env).glob("*.tf")} == {
+            "main.tf",
+            "versions.tf",
+            "variables.tf",
+            "providers.tf",
+            "outputs.tf",
+        }

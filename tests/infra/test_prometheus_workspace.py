@@ -213,8 +213,11 @@ def test_tasks_reach_the_workspace_through_an_interface_endpoint() -> None:
         MODULES / "ecs-service", "aws_vpc_security_group_egress_rule", "task_to_endpoints"
     )
     assert value(egress, "from_port") == 443
-    assert value(egress, "referenced_security_group_id") == "${var.endpoints_security_group_id}"
-    assert value(module_call(STACK, "service"), "endpoints_security_group_id") == (
+    assert (
+        value(egress, "referenced_security_group_id")
+        == "${var.network.endpoints_security_group_id}"
+    )
+    assert value(module_call(STACK, "service"), "network")["endpoints_security_group_id"] == (
         "${module.network.endpoints_security_group_id}"
     )
 

@@ -10,18 +10,19 @@ module "stack" {
   source = "../../modules/stack"
 
   environment = local.environment
-  vpc_cidr    = "10.20.0.0/16"
-  az_count    = 3
+  network     = { vpc_cidr = "10.20.0.0/16", az_count = 3 }
+  service = {
+    cpu           = 1024
+    memory        = 2048
+    desired_count = 2
+    min_capacity  = 2
+    max_capacity  = 6
+  }
 
-  image_tag     = var.image_tag
-  cpu           = 1024
-  memory        = 2048
-  desired_count = 2
+  image_tag = var.image_tag
 
   # Per client address per 5 minutes; the pipeline does not load test prod.
   waf_rate_limit = 2000
-  min_capacity   = 2
-  max_capacity   = 6
 
   # 10 % of production for 10 minutes: long enough for the per-target-group
   # alarms (2 bad minutes of 3, plus CloudWatch's delay) to roll a bad canary
@@ -35,21 +36,25 @@ module "stack" {
   # Built by scripts/build-smoke-hook (the pipeline runs it before Terraform).
   smoke_hook_package = "${path.root}/../../../../build/smoke-hook.zip"
 
-  domain_name     = var.domain_name
-  route53_zone_id = var.route53_zone_id
-  certificate_arn = var.certificate_arn
-  alarm_email     = var.alarm_email
+  dns = {
+    domain_name     = var.domain_name
+    route53_zone_id = var.route53_zone_id
+    certificate_arn = var.certificate_arn
+  }
+  alarms             = { email = var.alarm_email }
+  protection         = { deletion_protection = true, force_destroy = false }
+  log_retention_days = 365
+  enable_auth        = var.enable_auth
 
-  deletion_protection = true
-  force_destroy       = false
-  log_retention_days  = 365
-  enable_auth         = var.enable_auth
-
-  github_repository           = var.github_repository
-  github_repository_ids       = var.github_repository_ids
-  create_github_oidc_provider = var.create_github_oidc_provider
-  create_github_plan_role     = false
-  state_bucket_name           = var.state_bucket_name
-  state_kms_key_arn           = var.state_kms_key_arn
-  state_key                   = local.state_key
+  github = {
+    repository           = var.github_repository
+    repository_ids       = var.github_repository_ids
+    create_oidc_provider = var.create_github_oidc_provider
+    create_plan_role     = false
+  }
+  state = {
+    bucket_name = var.state_bucket_name
+    kms_key_arn = var.state_kms_key_arn
+    key         = local.state_key
+  }
 }

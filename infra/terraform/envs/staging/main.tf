@@ -10,19 +10,20 @@ module "stack" {
   source = "../../modules/stack"
 
   environment = local.environment
-  vpc_cidr    = "10.10.0.0/16"
-  az_count    = 2
+  network     = { vpc_cidr = "10.10.0.0/16", az_count = 2 }
+  service = {
+    cpu           = 512
+    memory        = 1024
+    desired_count = 1
+    min_capacity  = 1
+    max_capacity  = 2
+  }
 
-  image_tag     = var.image_tag
-  cpu           = 512
-  memory        = 1024
-  desired_count = 1
+  image_tag = var.image_tag
 
   # The pipeline's load test (main.yml: 20/s for 60 s, plus seeds and the smoke
   # test) comes from one address; a re-run within 5 minutes doubles it.
   waf_rate_limit = 3000
-  min_capacity   = 1
-  max_capacity   = 2
 
   # Faster than prod: half the traffic for 3 minutes, then 2 minutes of bake.
   # Staging's gates are the smoke hook and the load test after the deploy; the
@@ -36,21 +37,25 @@ module "stack" {
   # Built by scripts/build-smoke-hook (the pipeline runs it before Terraform).
   smoke_hook_package = "${path.root}/../../../../build/smoke-hook.zip"
 
-  domain_name     = var.domain_name
-  route53_zone_id = var.route53_zone_id
-  certificate_arn = var.certificate_arn
-  alarm_email     = var.alarm_email
+  dns = {
+    domain_name     = var.domain_name
+    route53_zone_id = var.route53_zone_id
+    certificate_arn = var.certificate_arn
+  }
+  alarms             = { email = var.alarm_email }
+  protection         = { deletion_protection = false, force_destroy = true }
+  log_retention_days = 365
+  enable_auth        = var.enable_auth
 
-  deletion_protection = false
-  force_destroy       = true
-  log_retention_days  = 365
-  enable_auth         = var.enable_auth
-
-  github_repository           = var.github_repository
-  github_repository_ids       = var.github_repository_ids
-  create_github_oidc_provider = var.create_github_oidc_provider
-  create_github_plan_role     = true
-  state_bucket_name           = var.state_bucket_name
-  state_kms_key_arn           = var.state_kms_key_arn
-  state_key                   = local.state_key
+  github = {
+    repository           = var.github_repository
+    repository_ids       = var.github_repository_ids
+    create_oidc_provider = var.create_github_oidc_provider
+    create_plan_role     = true
+  }
+  state = {
+    bucket_name = var.state_bucket_name
+    kms_key_arn = var.state_kms_key_arn
+    key         = local.state_key
+  }
 }

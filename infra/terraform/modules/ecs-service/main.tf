@@ -14,21 +14,21 @@ locals {
   environment = merge(
     {
       HELLO_HOST             = "0.0.0.0"
-      HELLO_PORT             = tostring(var.container_port)
+      HELLO_PORT             = tostring(var.task.container_port)
       HELLO_STORAGE          = "dynamodb"
-      HELLO_DYNAMODB_TABLE   = var.dynamodb_table_name
+      HELLO_DYNAMODB_TABLE   = var.table.name
       AWS_REGION             = local.region
-      HELLO_LOG_LEVEL        = var.log_level
-      HELLO_WORKERS          = tostring(max(1, floor(var.cpu / 1024)))
-      HELLO_DRAIN_SECONDS    = tostring(var.drain_seconds)
-      HELLO_SHUTDOWN_TIMEOUT = tostring(var.shutdown_timeout_seconds)
+      HELLO_LOG_LEVEL        = var.task.log_level
+      HELLO_WORKERS          = tostring(max(1, floor(var.task.cpu / 1024)))
+      HELLO_DRAIN_SECONDS    = tostring(var.shutdown.drain_seconds)
+      HELLO_SHUTDOWN_TIMEOUT = tostring(var.shutdown.shutdown_timeout_seconds)
     },
-    var.extra_environment,
+    var.task.extra_environment,
   )
 
   container_definition = {
     name      = local.container_name
-    image     = "${var.repository_url}:${var.image_tag}"
+    image     = "${var.image.repository_url}:${var.image.tag}"
     essential = true
     user      = "10001:10001"
 
@@ -46,8 +46,8 @@ locals {
     portMappings = [
       {
         name          = "http"
-        containerPort = var.container_port
-        hostPort      = var.container_port
+        containerPort = var.task.container_port
+        hostPort      = var.task.container_port
         protocol      = "tcp"
         appProtocol   = "http"
       },
@@ -63,7 +63,7 @@ locals {
       startPeriod = 15
     }
 
-    stopTimeout = var.stop_timeout_seconds
+    stopTimeout = var.shutdown.stop_timeout_seconds
 
     linuxParameters = {
       capabilities = { drop = ["ALL"] }
@@ -92,7 +92,7 @@ locals {
     var.collector.config,
     "/https://aps-workspaces\\.[^/]+/workspaces/[^/]+/api/v1/remote_write/", var.collector.remote_write_url),
     "/region: [a-z0-9-]+/", "region: ${local.region}"),
-  "/\"127\\.0\\.0\\.1:[0-9]+\"/", "\"127.0.0.1:${var.container_port}\"")
+  "/\"127\\.0\\.0\\.1:[0-9]+\"/", "\"127.0.0.1:${var.task.container_port}\"")
 
   # The image has no config of ours and the root file system is read-only:
   # the shell of the image's busybox writes the config passed in the
@@ -167,8 +167,8 @@ locals {
 
 resource "aws_cloudwatch_log_group" "this" {
   name              = "/ecs/${var.name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  retention_in_days = var.logs.retention_days
+  kms_key_id        = var.logs.kms_key_arn
 }
 
 # ------------------------------------------------------------------------- IAM
@@ -215,7 +215,7 @@ data "aws_iam_policy_document" "execution" {
       "ecr:BatchGetImage",
       "ecr:GetDownloadUrlForLayer",
     ]
-    resources = [var.repository_arn]
+    resources = [var.image.repository_arn]
   }
 
   # The collector's image comes through the pull-through cache: its first
@@ -258,7 +258,7 @@ data "aws_iam_policy_document" "task" {
   statement {
     sid       = "ReadWriteTheTable"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DescribeTable"]
-    resources = [var.dynamodb_table_arn]
+    resources = [var.table.arn]
   }
 
   # The collector signs its remote write with the task role.
@@ -326,7 +326,7 @@ data "aws_iam_policy_document" "load_balancers" {
   statement {
     sid       = "RegisterTasksInTheTwoTargetGroups"
     actions   = ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"]
-    resources = [var.target_group_arn, var.canary.alternate_target_group_arn]
+    resources = [var.load_balancer.target_group_arn, var.canary.alternate_target_group_arn]
   }
 
   statement {
@@ -381,7 +381,7 @@ resource "aws_iam_role_policy" "lifecycle_hooks" {
 resource "aws_security_group" "task" {
   name        = "${var.name}-task"
   description = "Service tasks: HTTP from the load balancer, HTTPS to AWS endpoints only"
-  vpc_id      = var.vpc_id
+  vpc_id      = var.network.vpc_id
 
   tags = { Name = "${var.name}-task" }
 }
@@ -390,17 +390,17 @@ resource "aws_vpc_security_group_ingress_rule" "task_from_alb" {
   security_group_id            = aws_security_group.task.id
   description                  = "Application port from the load balancer"
   ip_protocol                  = "tcp"
-  from_port                    = var.container_port
-  to_port                      = var.container_port
-  referenced_security_group_id = var.alb_security_group_id
+  from_port                    = var.task.container_port
+  to_port                      = var.task.container_port
+  referenced_security_group_id = var.load_balancer.security_group_id
 }
 
 resource "aws_vpc_security_group_egress_rule" "alb_to_task" {
-  security_group_id            = var.alb_security_group_id
+  security_group_id            = var.load_balancer.security_group_id
   description                  = "Load balancer to the application port of the tasks"
   ip_protocol                  = "tcp"
-  from_port                    = var.container_port
-  to_port                      = var.container_port
+  from_port                    = var.task.container_port
+  to_port                      = var.task.container_port
   referenced_security_group_id = aws_security_group.task.id
 }
 
@@ -410,14 +410,14 @@ resource "aws_vpc_security_group_egress_rule" "task_to_endpoints" {
   ip_protocol                  = "tcp"
   from_port                    = 443
   to_port                      = 443
-  referenced_security_group_id = var.endpoints_security_group_id
+  referenced_security_group_id = var.network.endpoints_security_group_id
 }
 
 # Keyed by the endpoint's service name, which the configuration fixes: the
 # prefix list ids themselves are assigned by AWS when the endpoints are created,
 # and for_each keys must be known when the plan is made.
 resource "aws_vpc_security_group_egress_rule" "task_to_gateways" {
-  for_each = var.gateway_prefix_list_ids
+  for_each = var.network.gateway_prefix_list_ids
 
   security_group_id = aws_security_group.task.id
   description       = "HTTPS to the ${each.key} gateway endpoint"
@@ -444,8 +444,8 @@ resource "aws_ecs_task_definition" "this" {
   skip_destroy             = true
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
-  cpu                      = var.cpu
-  memory                   = var.memory
+  cpu                      = var.task.cpu
+  memory                   = var.task.memory
   execution_role_arn       = aws_iam_role.execution.arn
   task_role_arn            = aws_iam_role.task.arn
 
@@ -478,12 +478,12 @@ resource "aws_ecs_service" "this" {
   task_definition  = aws_ecs_task_definition.this.arn
   launch_type      = "FARGATE"
   platform_version = "LATEST"
-  desired_count    = var.desired_count
+  desired_count    = var.scaling.desired_count
 
   # Never drop below the current capacity while new tasks start.
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
-  health_check_grace_period_seconds  = var.health_check_grace_period_seconds
+  health_check_grace_period_seconds  = var.load_balancer.health_check_grace_period_seconds
 
   deployment_controller {
     type = "ECS"
@@ -543,15 +543,15 @@ resource "aws_ecs_service" "this" {
   availability_zone_rebalancing = "ENABLED"
 
   network_configuration {
-    subnets          = var.private_subnet_ids
+    subnets          = var.network.private_subnet_ids
     security_groups  = [aws_security_group.task.id]
     assign_public_ip = false
   }
 
   load_balancer {
-    target_group_arn = var.target_group_arn
+    target_group_arn = var.load_balancer.target_group_arn
     container_name   = local.container_name
-    container_port   = var.container_port
+    container_port   = var.task.container_port
 
     # The second target group and the rules a canary shifts between the two.
     dynamic "advanced_configuration" {
@@ -596,8 +596,8 @@ resource "aws_appautoscaling_target" "this" {
   service_namespace  = "ecs"
   resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.this.name}"
   scalable_dimension = "ecs:service:DesiredCount"
-  min_capacity       = var.min_capacity
-  max_capacity       = var.max_capacity
+  min_capacity       = var.scaling.min_capacity
+  max_capacity       = var.scaling.max_capacity
 }
 
 resource "aws_appautoscaling_policy" "cpu" {
@@ -608,7 +608,7 @@ resource "aws_appautoscaling_policy" "cpu" {
   scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
 
   target_tracking_scaling_policy_configuration {
-    target_value       = var.cpu_target_percent
+    target_value       = var.scaling.cpu_target_percent
     scale_in_cooldown  = 300
     scale_out_cooldown = 60
 
@@ -626,13 +626,13 @@ resource "aws_appautoscaling_policy" "requests" {
   scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
 
   target_tracking_scaling_policy_configuration {
-    target_value       = var.requests_per_target
+    target_value       = var.scaling.requests_per_target
     scale_in_cooldown  = 300
     scale_out_cooldown = 60
 
     predefined_metric_specification {
       predefined_metric_type = "ALBRequestCountPerTarget"
-      resource_label         = var.alb_resource_label
+      resource_label         = var.load_balancer.resource_label
     }
   }
 }

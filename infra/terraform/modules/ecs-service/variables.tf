@@ -3,205 +3,117 @@ variable "name" {
   type        = string
 }
 
-variable "vpc_id" {
-  description = "VPC the tasks run in."
-  type        = string
+variable "network" {
+  description = "Where the tasks run and what they may reach: the VPC, its private subnets (one per AZ; Fargate spreads the tasks over them), the security group of the interface VPC endpoints (ECR, CloudWatch Logs, Prometheus) and the prefix lists of the gateway endpoints the tasks may send HTTPS to, keyed by a name fixed in the configuration (e.g. dynamodb, s3): the ids are known only after apply, the keys must be known at plan."
+  type = object({
+    vpc_id                      = string
+    private_subnet_ids          = list(string)
+    endpoints_security_group_id = string
+    gateway_prefix_list_ids     = map(string)
+  })
 }
 
-variable "private_subnet_ids" {
-  description = "Private subnets, one per AZ; Fargate spreads the tasks over them."
-  type        = list(string)
+variable "load_balancer" {
+  description = "The load balancer in front: its security group (the only source allowed to reach the container port), the target group the service registers its tasks into, <alb arn_suffix>/<target group arn_suffix> (the resource label of the ALBRequestCountPerTarget metric), and the seconds ECS ignores failing health checks of a new task."
+  type = object({
+    security_group_id                 = string
+    target_group_arn                  = string
+    resource_label                    = string
+    health_check_grace_period_seconds = optional(number, 30)
+  })
 }
 
-variable "alb_security_group_id" {
-  description = "Security group of the load balancer, the only source allowed to reach the container port."
-  type        = string
-}
-
-variable "target_group_arn" {
-  description = "Target group the service registers its tasks into."
-  type        = string
-}
-
-variable "alb_resource_label" {
-  description = "<alb arn_suffix>/<target group arn_suffix>, the resource label of the ALBRequestCountPerTarget metric."
-  type        = string
-}
-
-variable "endpoints_security_group_id" {
-  description = "Security group of the interface VPC endpoints (ECR, CloudWatch Logs) the tasks must reach."
-  type        = string
-}
-
-variable "gateway_prefix_list_ids" {
-  description = "Prefix lists of the gateway endpoints the tasks may send HTTPS to, keyed by a name fixed in the configuration (e.g. dynamodb, s3): the ids are known only after apply, the keys must be known at plan."
-  type        = map(string)
-}
-
-variable "repository_url" {
-  description = "ECR repository URL of the image, without tag."
-  type        = string
-}
-
-variable "repository_arn" {
-  description = "ECR repository ARN; the execution role may pull from it and nothing else."
-  type        = string
-}
-
-variable "image_tag" {
-  description = "Immutable image tag to run: the full 40-character git commit SHA."
-  type        = string
+variable "image" {
+  description = "The image to run: ECR repository URL (without tag) and ARN (the execution role may pull from it and nothing else), and the immutable tag, the full 40-character git commit SHA."
+  type = object({
+    repository_url = string
+    repository_arn = string
+    tag            = string
+  })
 
   validation {
     # A mutable tag like latest would make a rollback or a new task silently
     # run different code.
-    condition     = can(regex("^[0-9a-f]{40}$", var.image_tag))
-    error_message = "image_tag must be a full 40-character lowercase git SHA, never latest or another mutable tag."
+    condition     = can(regex("^[0-9a-f]{40}$", var.image.tag))
+    error_message = "image.tag must be a full 40-character lowercase git SHA, never latest or another mutable tag."
   }
 }
 
-variable "cpu" {
-  description = "Task CPU units (1024 = 1 vCPU); also sets HELLO_WORKERS."
-  type        = number
-  default     = 512
-}
-
-variable "memory" {
-  description = "Task memory in MiB; must be a valid Fargate pairing for cpu."
-  type        = number
-  default     = 1024
+variable "task" {
+  description = "The task and its container: CPU units (1024 = 1 vCPU; also sets HELLO_WORKERS), memory in MiB (a valid Fargate pairing for cpu), the port the service listens on (HELLO_PORT), HELLO_LOG_LEVEL, and additional container environment variables (e.g. HELLO_AUTH and the HELLO_JWT_* settings)."
+  type = object({
+    cpu               = optional(number, 512)
+    memory            = optional(number, 1024)
+    container_port    = optional(number, 8080)
+    log_level         = optional(string, "INFO")
+    extra_environment = optional(map(string), {})
+  })
+  default = {}
 
   validation {
     # Fargate rejects other pairings only at deploy time.
     condition = (
-      var.cpu == 256 ? contains([512, 1024, 2048], var.memory) :
-      var.cpu == 512 ? var.memory >= 1024 && var.memory <= 4096 && var.memory % 1024 == 0 :
-      var.cpu == 1024 ? var.memory >= 2048 && var.memory <= 8192 && var.memory % 1024 == 0 :
-      var.cpu == 2048 ? var.memory >= 4096 && var.memory <= 16384 && var.memory % 1024 == 0 :
-      var.cpu == 4096 ? var.memory >= 8192 && var.memory <= 30720 && var.memory % 1024 == 0 :
+      var.task.cpu == 256 ? contains([512, 1024, 2048], var.task.memory) :
+      var.task.cpu == 512 ? var.task.memory >= 1024 && var.task.memory <= 4096 && var.task.memory % 1024 == 0 :
+      var.task.cpu == 1024 ? var.task.memory >= 2048 && var.task.memory <= 8192 && var.task.memory % 1024 == 0 :
+      var.task.cpu == 2048 ? var.task.memory >= 4096 && var.task.memory <= 16384 && var.task.memory % 1024 == 0 :
+      var.task.cpu == 4096 ? var.task.memory >= 8192 && var.task.memory <= 30720 && var.task.memory % 1024 == 0 :
       false
     )
-    error_message = "cpu/memory is not a Fargate combination (256: 512-2048, 512: 1024-4096, 1024: 2048-8192, 2048: 4096-16384, 4096: 8192-30720 MiB in 1 GiB steps)."
+    error_message = "task cpu/memory is not a Fargate combination (256: 512-2048, 512: 1024-4096, 1024: 2048-8192, 2048: 4096-16384, 4096: 8192-30720 MiB in 1 GiB steps)."
   }
 }
 
-variable "container_port" {
-  description = "Port the service listens on (HELLO_PORT)."
-  type        = number
-  default     = 8080
+variable "scaling" {
+  description = "How many tasks: desired_count to start with (autoscaling moves it between min_capacity and max_capacity afterwards), the target average CPU utilisation in percent, and the target ALB requests per task per minute."
+  type = object({
+    desired_count       = optional(number, 2)
+    min_capacity        = optional(number, 2)
+    max_capacity        = optional(number, 6)
+    cpu_target_percent  = optional(number, 60)
+    requests_per_target = optional(number, 3000)
+  })
+  default = {}
 }
 
-variable "desired_count" {
-  description = "Tasks to start with; autoscaling moves it between min_capacity and max_capacity afterwards."
-  type        = number
-  default     = 2
+variable "table" {
+  description = "The DynamoDB table the service stores birthdays in: its name, and its ARN, to which the task role is limited."
+  type = object({
+    name = string
+    arn  = string
+  })
 }
 
-variable "min_capacity" {
-  description = "Autoscaling floor."
-  type        = number
-  default     = 2
+variable "logs" {
+  description = "The application log group: the KMS key encrypting it and its retention in days."
+  type = object({
+    kms_key_arn    = string
+    retention_days = optional(number, 365)
+  })
 }
 
-variable "max_capacity" {
-  description = "Autoscaling ceiling."
-  type        = number
-  default     = 6
-}
-
-variable "cpu_target_percent" {
-  description = "Target average CPU utilisation of the service."
-  type        = number
-  default     = 60
-}
-
-variable "requests_per_target" {
-  description = "Target ALB requests per task per minute."
-  type        = number
-  default     = 3000
-}
-
-variable "dynamodb_table_name" {
-  description = "Table the service stores birthdays in."
-  type        = string
-}
-
-variable "dynamodb_table_arn" {
-  description = "ARN of that table; the task role is limited to it."
-  type        = string
-}
-
-variable "kms_key_arn" {
-  description = "KMS key encrypting the application log group."
-  type        = string
-}
-
-variable "log_retention_days" {
-  description = "Retention of the application log group, in days."
-  type        = number
-  default     = 365
-}
-
-variable "log_level" {
-  description = "HELLO_LOG_LEVEL of the service."
-  type        = string
-  default     = "INFO"
-}
-
-variable "drain_seconds" {
-  description = "HELLO_DRAIN_SECONDS: after SIGTERM /readyz answers 503 for this long while requests are still served."
-  type        = number
-  default     = 5
-}
-
-variable "shutdown_timeout_seconds" {
-  description = "HELLO_SHUTDOWN_TIMEOUT: longest wait for in-flight requests after the drain."
-  type        = number
-  default     = 20
-}
-
-variable "stop_timeout_seconds" {
-  description = "Container stopTimeout: time between SIGTERM and SIGKILL; must cover the drain, the shutdown timeout and the supervisor's own 5 s kill margin, with 5 s to spare."
-  type        = number
-  default     = 40
+variable "shutdown" {
+  description = "How a task stops: HELLO_DRAIN_SECONDS (after SIGTERM /readyz answers 503 for this long while requests are still served), HELLO_SHUTDOWN_TIMEOUT (longest wait for in-flight requests after the drain), and the container's stopTimeout (time between SIGTERM and SIGKILL), which must cover both, the supervisor's own 5 s kill margin and 5 s to spare."
+  type = object({
+    drain_seconds            = optional(number, 5)
+    shutdown_timeout_seconds = optional(number, 20)
+    stop_timeout_seconds     = optional(number, 40)
+  })
+  default = {}
 
   validation {
     # The supervisor waits drain + shutdown timeout + 5 s before it kills the
     # server itself; SIGKILL from ECS must come later still, or the supervisor's
     # clean exit and its last log lines are cut off.
-    condition     = var.stop_timeout_seconds >= var.drain_seconds + var.shutdown_timeout_seconds + 10 && var.stop_timeout_seconds <= 120
-    error_message = "stop_timeout_seconds must be at least drain_seconds + shutdown_timeout_seconds + 10 (the supervisor's 5 s kill margin and 5 s to spare) and Fargate allows at most 120."
+    condition     = var.shutdown.stop_timeout_seconds >= var.shutdown.drain_seconds + var.shutdown.shutdown_timeout_seconds + 10 && var.shutdown.stop_timeout_seconds <= 120
+    error_message = "shutdown.stop_timeout_seconds must be at least drain_seconds + shutdown_timeout_seconds + 10 (the supervisor's 5 s kill margin and 5 s to spare) and Fargate allows at most 120."
   }
-}
-
-variable "health_check_grace_period_seconds" {
-  description = "Seconds ECS ignores failing load balancer health checks of a new task."
-  type        = number
-  default     = 30
 }
 
 variable "container_insights" {
   description = "Container Insights mode of the cluster (enabled or enhanced)."
   type        = string
   default     = "enabled"
-}
-
-variable "deployment_alarm_names" {
-  description = "CloudWatch alarms that roll a deployment back when they fire; empty disables alarm-based rollback."
-  type        = list(string)
-  default     = []
-}
-
-variable "wait_for_steady_state" {
-  description = "Make terraform apply wait until the deployment has finished (or rolled back)."
-  type        = bool
-  default     = true
-}
-
-variable "extra_environment" {
-  description = "Additional container environment variables (e.g. HELLO_AUTH and the HELLO_JWT_* settings)."
-  type        = map(string)
-  default     = {}
 }
 
 variable "deployment" {
@@ -244,6 +156,18 @@ variable "deployment" {
     condition     = var.deployment.hook_timeout_in_minutes >= 1 && var.deployment.hook_timeout_in_minutes <= 60
     error_message = "deployment.hook_timeout_in_minutes must be between 1 and 60."
   }
+}
+
+variable "deployment_alarm_names" {
+  description = "CloudWatch alarms that roll a deployment back when they fire; empty disables alarm-based rollback."
+  type        = list(string)
+  default     = []
+}
+
+variable "wait_for_steady_state" {
+  description = "Make terraform apply wait until the deployment has finished (or rolled back)."
+  type        = bool
+  default     = true
 }
 
 variable "canary" {

@@ -8,86 +8,80 @@ variable "environment" {
   }
 }
 
-variable "vpc_cidr" {
-  description = "IPv4 CIDR of the environment's VPC."
-  type        = string
-  default     = "10.0.0.0/16"
+variable "network" {
+  description = "The environment's VPC: its IPv4 CIDR and how many Availability Zones it spans (2 or 3)."
+  type = object({
+    vpc_cidr = optional(string, "10.0.0.0/16")
+    az_count = optional(number, 2)
+  })
+  default = {}
 }
 
-variable "az_count" {
-  description = "Availability Zones to run in (2 or 3)."
-  type        = number
-  default     = 2
+variable "service" {
+  description = "Size of the service: task CPU units (1024 = 1 vCPU) and memory in MiB (a valid Fargate pairing), tasks started at creation, and the autoscaling floor and ceiling."
+  type = object({
+    cpu           = optional(number, 512)
+    memory        = optional(number, 1024)
+    desired_count = optional(number, 2)
+    min_capacity  = optional(number, 2)
+    max_capacity  = optional(number, 6)
+  })
+  default = {}
+}
+
+variable "dns" {
+  description = "The public entry point: the service's host name, the public hosted zone for it (certificate validation and alias record; null to manage DNS elsewhere), and an existing ACM certificate (null requests one validated through the zone)."
+  type = object({
+    domain_name     = string
+    route53_zone_id = optional(string)
+    certificate_arn = optional(string)
+  })
+}
+
+variable "alarms" {
+  description = "Who hears of alarms and what they do: the address subscribed to the alarm topic (or null), and whether a deployment rolls back when the load balancer's or a target group's 5xx-rate or p99-latency alarm fires during it."
+  type = object({
+    email                    = optional(string)
+    enable_deployment_alarms = optional(bool, true)
+  })
+  default = {}
+}
+
+variable "protection" {
+  description = "Protect the table, load balancer and user pool against deletion (deletion_protection), or let terraform destroy delete a non-empty ECR repository and log bucket (force_destroy: throw-away environments only)."
+  type = object({
+    deletion_protection = optional(bool, true)
+    force_destroy       = optional(bool, false)
+  })
+  default = {}
+}
+
+variable "github" {
+  description = "The GitHub repository (owner/name) whose workflows deploy this environment; its immutable owner and repository ids, for the subject form GitHub uses for repositories created or renamed since July 2026 (see modules/github-oidc; null trusts the name-only form only); whether to create the account-wide GitHub OIDC provider here (false if another environment in the same account owns it); and whether to create the read-only role pull requests assume to plan against this environment."
+  type = object({
+    repository = string
+    repository_ids = optional(object({
+      owner_id         = number
+      repository_id    = number
+      accept_name_only = optional(bool, true)
+    }))
+    create_oidc_provider = optional(bool, true)
+    create_plan_role     = optional(bool, false)
+  })
+}
+
+variable "state" {
+  description = "This environment's Terraform state: the bucket and its KMS key (outputs of the bootstrap configuration), and the object key, as in the environment's backend block."
+  type = object({
+    bucket_name = string
+    kms_key_arn = string
+    key         = string
+  })
 }
 
 variable "image_tag" {
   description = "Full git SHA of the image to run (validated by the ecs-service module)."
   type        = string
-}
-
-variable "cpu" {
-  description = "Task CPU units (1024 = 1 vCPU)."
-  type        = number
-  default     = 512
-}
-
-variable "memory" {
-  description = "Task memory in MiB (valid Fargate pairing with cpu)."
-  type        = number
-  default     = 1024
-}
-
-variable "desired_count" {
-  description = "Tasks started at creation."
-  type        = number
-  default     = 2
-}
-
-variable "min_capacity" {
-  description = "Autoscaling floor."
-  type        = number
-  default     = 2
-}
-
-variable "max_capacity" {
-  description = "Autoscaling ceiling."
-  type        = number
-  default     = 6
-}
-
-variable "domain_name" {
-  description = "Public host name of the service."
-  type        = string
-}
-
-variable "route53_zone_id" {
-  description = "Public hosted zone for domain_name (certificate validation and alias record); null to manage DNS elsewhere."
-  type        = string
-  default     = null
-}
-
-variable "certificate_arn" {
-  description = "Existing ACM certificate; null requests one validated through route53_zone_id."
-  type        = string
-  default     = null
-}
-
-variable "alarm_email" {
-  description = "Address subscribed to the alarm topic, or null."
-  type        = string
-  default     = null
-}
-
-variable "deletion_protection" {
-  description = "Protect the table, load balancer and user pool against deletion."
-  type        = bool
-  default     = true
-}
-
-variable "force_destroy" {
-  description = "Let terraform destroy delete non-empty ECR repository and log bucket (throw-away environments only)."
-  type        = bool
-  default     = false
 }
 
 variable "log_retention_days" {
@@ -96,58 +90,10 @@ variable "log_retention_days" {
   default     = 365
 }
 
-variable "enable_deployment_alarms" {
-  description = "Roll a deployment back when the load balancer's or a target group's 5xx-rate or p99-latency alarm fires during it."
-  type        = bool
-  default     = true
-}
-
 variable "enable_auth" {
   description = "Create a Cognito user pool and switch the service to JWT authentication (HELLO_AUTH=jwt)."
   type        = bool
   default     = false
-}
-
-variable "github_repository" {
-  description = "owner/name of the GitHub repository whose workflows deploy this environment."
-  type        = string
-}
-
-variable "create_github_oidc_provider" {
-  description = "Create the account-wide GitHub OIDC provider here (false if another environment in the same account owns it)."
-  type        = bool
-  default     = true
-}
-
-variable "create_github_plan_role" {
-  description = "Create the read-only role pull requests assume to plan against this environment."
-  type        = bool
-  default     = false
-}
-
-variable "state_bucket_name" {
-  description = "Terraform state bucket (output of the bootstrap configuration)."
-  type        = string
-}
-
-variable "state_kms_key_arn" {
-  description = "KMS key of the state bucket (output of the bootstrap configuration)."
-  type        = string
-}
-
-variable "state_key" {
-  description = "Object key of this environment's state, as in its backend block."
-  type        = string
-}
-
-variable "github_repository_ids" {
-  description = "Immutable ids of the GitHub repository's owner and of the repository, for the subject form GitHub uses for repositories created or renamed since July 2026 (see modules/github-oidc); null trusts the name-only form only."
-  type = object({
-    owner_id         = number
-    repository_id    = number
-    accept_name_only = optional(bool, true)
-  })
-  default = null
 }
 
 variable "waf_rate_limit" {
