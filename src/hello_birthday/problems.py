@@ -43,6 +43,30 @@ class Problem(Exception):
         self.extensions = extensions
 
 
+def problem_document(
+    status: int, type_: str, title: str, detail: str, instance: str, **extensions: Any
+) -> bytes:
+    """The problem+json body; never includes a stack trace or stored data."""
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extensions,
+    }
+    request_id = request_id_var.get()
+    if request_id is not None:
+        body["requestId"] = request_id
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A detail can echo what the client sent, and JSON's \u escapes let a client send a
+        # lone surrogate, which UTF-8 cannot carry; escaped, it is valid JSON again.
+        return json.dumps(body).encode()
+
+
 def problem_response(
     status: int,
     type_: str,
@@ -51,25 +75,8 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> Response:
-    """Build the problem+json response; never includes a stack trace or stored data."""
-    body: dict[str, Any] = {
-        "type": type_,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.path,
-        **extensions,
-    }
-    request_id = request_id_var.get()
-    if request_id is not None:
-        body["requestId"] = request_id
-    text = json.dumps(body, ensure_ascii=False)
-    try:
-        encoded = text.encode()
-    except UnicodeEncodeError:
-        # A detail can echo what the client sent, and JSON's \u escapes let a client send a
-        # lone surrogate, which UTF-8 cannot carry; escaped, it is valid JSON again.
-        encoded = json.dumps(body).encode()
+    """Build the problem+json response for the request being served."""
+    encoded = problem_document(status, type_, title, detail, request.path, **extensions)
     response = Response(encoded, status=status, mimetype=PROBLEM_MEDIA_TYPE)
     response.headers["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():

@@ -61,6 +61,15 @@ class Settings:
     # Longer than the ALB's idle timeout (50 s, infra/terraform/modules/alb): the balancer, not
     # the target, must be the one to close an idle connection. 60 s is granian's maximum.
     keep_alive_seconds: float = 60.0
+    # A request body must arrive whole this soon after the headers, or the answer is 408: the
+    # body is read before a thread is taken, so a stalled one costs only a connection (0010).
+    body_timeout: float = 5.0
+    # Per worker: requests that may wait for a thread; one more is refused with 503 at once.
+    max_queued_requests: int = 64
+    # Per worker: connections served at once (granian's backpressure); more wait in the backlog.
+    max_connections: int = 4096
+    # The listening socket's accept queue (the kernel caps it at net.core.somaxconn).
+    backlog: int = 1024
     auth: AuthSettings = field(default_factory=AuthSettings)
 
     def __post_init__(self) -> None:
@@ -105,6 +114,22 @@ class Settings:
                 defaults.keep_alive_seconds,
                 minimum=1,
                 maximum=60,
+            ),
+            body_timeout=reader.number(
+                "HELLO_BODY_TIMEOUT_SECONDS", float, defaults.body_timeout, minimum=0.1, maximum=60
+            ),
+            max_queued_requests=reader.number(
+                "HELLO_MAX_QUEUED_REQUESTS",
+                int,
+                defaults.max_queued_requests,
+                minimum=0,
+                maximum=65536,
+            ),
+            max_connections=reader.number(
+                "HELLO_MAX_CONNECTIONS", int, defaults.max_connections, minimum=1, maximum=60000
+            ),
+            backlog=reader.number(
+                "HELLO_BACKLOG", int, defaults.backlog, minimum=128, maximum=65535
             ),
             auth=_auth_from(reader),
         )

@@ -18,7 +18,7 @@ from tests.rehearsal.measure import ROOT, Result
 from tests.rehearsal.report import render
 from tests.rehearsal.scenarios import CI, FULL, Profile, crash, roll, storage_fault
 from tests.rehearsal.scenarios_canary import CANARY_SCENARIOS
-from tests.rehearsal.scenarios_hardening import worker_crash
+from tests.rehearsal.scenarios_hardening import stalled_bodies, worker_crash
 from tests.rehearsal.scenarios_keepalive import KEEPALIVE_SCENARIOS
 
 Scenario = Callable[[Path, Profile], Result]
@@ -30,6 +30,7 @@ SCENARIOS: dict[str, Scenario] = {
     "storage-outage": lambda work, profile: storage_fault(work, profile, slow=False),
     "crash": crash,
     "worker-crash": worker_crash,
+    "stalled-bodies": stalled_bodies,
     "slow-storage": lambda work, profile: storage_fault(work, profile, slow=True),
     **KEEPALIVE_SCENARIOS,
     **CANARY_SCENARIOS,

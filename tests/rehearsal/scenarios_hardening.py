@@ -1,16 +1,35 @@
-"""Hardening scenarios: one worker of an instance dies under load and the instance keeps serving."""
+"""Hardening scenarios: a worker dies, or bodies stall, under load; the instance keeps serving."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
+from hello_birthday.settings import Settings
 from tests.rehearsal.fleet import alive
-from tests.rehearsal.measure import LoadProcess, Result, Timeline, describe
-from tests.rehearsal.scenarios import CLIENT_TIMEOUT, Probe, Profile, check_readable, cluster
+from tests.rehearsal.measure import (
+    LoadProcess,
+    Result,
+    Timeline,
+    between,
+    describe,
+    ms,
+    percentile,
+    succeeded,
+)
+from tests.rehearsal.scenarios import (
+    CHECK,
+    CLIENT_TIMEOUT,
+    Probe,
+    Profile,
+    check_readable,
+    cluster,
+)
 from tests.support.processes import process_tree
+from tests.support.stalled import KINDS, StalledClients
 
 
 def worker_crash(workdir: Path, profile: Profile) -> Result:
@@ -79,3 +98,107 @@ def worker_crash(workdir: Path, profile: Profile) -> Result:
     result.expect("the balancer never marked the instance down", not flips, str(flips))
     result.seconds = time.monotonic() - began
     return result
+
+
+# The instances' body deadline, kept at the default the service ships with.
+_BODY_TIMEOUT = Settings().body_timeout
+_STALLS_PER_KIND = 50
+_HTTP1_KINDS = tuple(kind for kind in KINDS if kind != "http2-stalled")
+
+
+def stalled_bodies(workdir: Path, profile: Profile) -> Result:
+    """Waves of clients that never finish their bodies; /healthz and the load keep being served."""
+    result = Result(
+        "Stalled bodies (hundreds of PUTs that never finish their body, SQLite)",
+        f"Two instances, two workers of four threads each, on one SQLite file; "
+        f"{profile.fault_rate:.0f} req/s, 50% PUT, through the balancer. Meanwhile wave after "
+        f"wave of {_STALLS_PER_KIND} clients of each kind declare a body and stall: a "
+        "Content-Length larger than what they send, an unfinished chunked body, "
+        "`Expect: 100-continue` then nothing (these through the balancer, as an ALB forwards "
+        "them) and a stalled HTTP/2 upload straight to one instance. Before the RSGI front, 8 "
+        "of them held every thread of an instance and its /healthz failed.",
+    )
+    began = time.monotonic()
+    env = {"HELLO_SQLITE_PATH": str(workdir / "hello.sqlite3")}
+    with cluster(workdir, env) as fleet:
+        victim = fleet.instances[0]
+        balancer_port = int(fleet.balancer.url.rsplit(":", 1)[1])
+        with Probe(fleet.instances) as probe:
+            timeline = Timeline()
+            duration = profile.before_fault + profile.fault + profile.after_fault
+            load = LoadProcess(
+                fleet.balancer.url,
+                workdir / "outcomes.jsonl",
+                rate=profile.fault_rate,
+                duration=duration,
+                put_share=0.5,
+                prefix="stalled",
+                timeout=CLIENT_TIMEOUT,
+            )
+            timeline.origin = load.started
+            time.sleep(profile.before_fault)
+            first = timeline.mark(f"stalled clients start, {_STALLS_PER_KIND} of each kind a wave")
+            stalls: Counter[tuple[str, str]] = Counter()
+            slowest_stall = 0.0
+            waves = 0
+            while time.monotonic() < first + profile.fault:
+                with (
+                    StalledClients(
+                        "127.0.0.1", balancer_port, _STALLS_PER_KIND, kinds=_HTTP1_KINDS
+                    ) as through_balancer,
+                    StalledClients(
+                        "127.0.0.1", victim.server.port, _STALLS_PER_KIND, kinds=("http2-stalled",)
+                    ) as direct,
+                ):
+                    for clients in (through_balancer, direct):
+                        stalls += clients.wait(timeout=_BODY_TIMEOUT + CLIENT_TIMEOUT)
+                        slowest_stall = max(slowest_stall, clients.slowest())
+                waves += 1
+            last = timeline.mark(f"{waves} waves of stalled clients answered")
+            outcomes = load.finish()
+        check_readable(result, fleet.balancer.url, outcomes, "through the balancer")
+        flips = fleet.balancer.verdicts(first, float("inf"))
+    result.timeline = timeline.relative()
+    failed = [o for o in outcomes if o.failed]
+    during = [o for o in between(outcomes, first, last) if succeeded(o)]
+    healthz = probe.statuses("/healthz", first, last)
+    slowest_healthz = probe.slowest("/healthz", first, last)
+    p99 = percentile((o.latency for o in during), 0.99) if during else float("inf")
+    result.number("answers", describe(outcomes))
+    result.number("failed requests (5xx, refused, reset, timeout)", describe(failed) or "0")
+    result.number("stalled clients (kind: answer)", _stall_summary(stalls))
+    result.number("slowest answer to a stalled client", ms(slowest_stall))
+    result.number("direct /healthz while they stalled", str(dict(healthz)))
+    result.number("slowest direct /healthz while they stalled", ms(slowest_healthz))
+    result.number("p99 of the load while they stalled", ms(p99))
+    result.expect(
+        "every stalled client was answered 408 (none held without a deadline)",
+        bool(stalls) and {outcome for _, outcome in stalls} == {"408"},
+        _stall_summary(stalls),
+    )
+    result.expect(
+        "each was answered about the body deadline after it began "
+        f"({_BODY_TIMEOUT:g} s, at most {CLIENT_TIMEOUT:g} s more on a busy machine)",
+        _BODY_TIMEOUT <= slowest_stall < _BODY_TIMEOUT + CLIENT_TIMEOUT,
+        ms(slowest_stall),
+    )
+    result.expect("no request of the load failed", not failed, describe(failed) or "0")
+    result.expect(
+        "every direct /healthz was 200, each within the balancer's check timeout",
+        bool(healthz) and set(healthz) == {200} and slowest_healthz < CHECK.timeout_ms / 1000,
+        f"{dict(healthz)}, slowest {ms(slowest_healthz)}",
+    )
+    result.expect(
+        "the load's p99 stayed under the body deadline while they stalled",
+        p99 < _BODY_TIMEOUT,
+        ms(p99),
+    )
+    result.expect("the balancer never marked an instance down", not flips, str(flips))
+    result.seconds = time.monotonic() - began
+    return result
+
+
+def _stall_summary(stalls: Counter[tuple[str, str]]) -> str:
+    return ", ".join(
+        f"{kind} {outcome}: {count}" for (kind, outcome), count in sorted(stalls.items())
+    )

@@ -37,6 +37,10 @@ def test_every_variable_is_read() -> None:
             "HELLO_SHUTDOWN_TIMEOUT": "7.5",
             "HELLO_STORAGE_TIMEOUT": "0.5",
             "HELLO_KEEP_ALIVE_SECONDS": "45",
+            "HELLO_BODY_TIMEOUT_SECONDS": "2.5",
+            "HELLO_MAX_QUEUED_REQUESTS": "10",
+            "HELLO_MAX_CONNECTIONS": "500",
+            "HELLO_BACKLOG": "256",
         }
     )
     assert settings == Settings(
@@ -54,6 +58,10 @@ def test_every_variable_is_read() -> None:
         shutdown_timeout=7.5,
         storage_timeout=0.5,
         keep_alive_seconds=45.0,
+        body_timeout=2.5,
+        max_queued_requests=10,
+        max_connections=500,
+        backlog=256,
     )
 
 
@@ -78,6 +86,11 @@ def test_default_region_is_accepted() -> None:
         ({"HELLO_SHUTDOWN_TIMEOUT": "-1"}, "HELLO_SHUTDOWN_TIMEOUT"),
         ({"HELLO_STORAGE_TIMEOUT": "inf"}, "HELLO_STORAGE_TIMEOUT"),
         ({"HELLO_STORAGE": "dynamodb"}, "AWS_REGION"),
+        ({"HELLO_BODY_TIMEOUT_SECONDS": "0"}, "HELLO_BODY_TIMEOUT_SECONDS"),
+        ({"HELLO_MAX_QUEUED_REQUESTS": "-1"}, "HELLO_MAX_QUEUED_REQUESTS"),
+        ({"HELLO_MAX_CONNECTIONS": "0"}, "HELLO_MAX_CONNECTIONS"),
+        # The kernel would round a smaller accept queue up anyway; granian refuses it.
+        ({"HELLO_BACKLOG": "64"}, "HELLO_BACKLOG"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:

@@ -71,6 +71,13 @@ class Metrics:
             # Every worker reports the same total, so a respawned worker is not counted twice.
             multiprocess_mode="max",
         )
+        self.http_refusals = Counter(
+            "hello_http_refusals",
+            "Requests the server answered without the application, by reason: a body that did "
+            "not arrive in time or broke off, or too many requests already waiting (overloaded).",
+            ["reason"],
+            registry=self.registry,
+        )
         self.auth_failures = Counter(
             "hello_auth_failures",
             "Requests refused by authentication or authorisation, by reason.",
