@@ -9,7 +9,13 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from hello_birthday.domain import ValidationError, greeting, parse_date_of_birth, parse_username
-from hello_birthday.problems import Problem
+from hello_birthday.problems import (
+    MALFORMED_BODY,
+    UNSUPPORTED_CONTENT_ENCODING,
+    UNSUPPORTED_MEDIA_TYPE,
+    USER_NOT_FOUND,
+    Problem,
+)
 from hello_birthday.services import services
 
 MAX_BODY_BYTES = 4096
@@ -32,12 +38,7 @@ def get_greeting(username: str) -> Response:
         # Stored before keys folded width, and not written since (decision 0001).
         born = repository.get(user.legacy_key)
     if born is None:
-        raise Problem(
-            404,
-            "user-not-found",
-            "Not Found",
-            f"No date of birth is stored for {username!r}.",
-        )
+        raise Problem(USER_NOT_FOUND, f"No date of birth is stored for {username!r}.")
     body = json.dumps({"message": greeting(user.display, born, wired.clock())}, ensure_ascii=False)
     # The answer changes at midnight in the service's zone: no cache may keep it.
     return Response(body, 200, _GREETING_HEADERS)
@@ -71,19 +72,11 @@ def _json_object_body() -> dict[str, Any]:
     if coding != "identity":
         # Decoding is not offered: a compressed body could expand far past the size limit, and
         # a body merely labelled gzip must not be stored as if it were plain.
-        raise Problem(
-            415,
-            "unsupported-content-encoding",
-            "Unsupported Media Type",
-            "The body must not be content-coded; send it as identity (uncompressed).",
-            headers={"Accept-Encoding": "identity"},
-        )
+        raise Problem(UNSUPPORTED_CONTENT_ENCODING, headers={"Accept-Encoding": "identity"})
     declared = request.headers.get("Content-Type")
     if declared is not None and not _is_json(request.mimetype):
         raise Problem(
-            415,
-            "unsupported-media-type",
-            "Unsupported Media Type",
+            UNSUPPORTED_MEDIA_TYPE,
             f"The body must be application/json, not {request.mimetype or declared!r}.",
         )
     raw = request.get_data(cache=False)
@@ -113,7 +106,7 @@ def _is_json(mimetype: str) -> bool:
 
 
 def _malformed(detail: str) -> Problem:
-    return Problem(400, "malformed-body", "Malformed request body", detail)
+    return Problem(MALFORMED_BODY, detail)
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

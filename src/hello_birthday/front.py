@@ -23,9 +23,10 @@ from hello_birthday.api import MAX_BODY_BYTES
 from hello_birthday.app import create_app_from_env
 from hello_birthday.observability import Metrics, ObservedApp
 from hello_birthday.problems import (
-    PROBLEM_BASE,
+    BODY_INCOMPLETE,
+    BODY_TIMEOUT,
+    OVERLOADED,
     PROBLEM_MEDIA_TYPE,
-    RETRY_AFTER_SECONDS,
     problem_document,
 )
 from hello_birthday.services import services_of
@@ -114,21 +115,21 @@ class Front:
             try:
                 body = await asyncio.wait_for(_read_body(protocol), self._body_timeout)
             except TimeoutError:
-                environ[REFUSAL_ENVIRON_KEY] = "body-timeout"
+                environ[REFUSAL_ENVIRON_KEY] = BODY_TIMEOUT.slug
                 self._respond(protocol, self._refusals, environ)
                 return
             declared = environ.get("CONTENT_LENGTH")
             if declared is not None and len(body) != int(declared):
                 # granian ends the body early, without an error, when the client breaks it off:
                 # what arrived is not what was sent, and must not be acted on.
-                environ[REFUSAL_ENVIRON_KEY] = "body-incomplete"
+                environ[REFUSAL_ENVIRON_KEY] = BODY_INCOMPLETE.slug
                 self._respond(protocol, self._refusals, environ)
                 return
             environ["wsgi.input"] = _Input(body)
         if self._admitted >= self._admission_limit and environ["PATH_INFO"] != HEALTH_PATH:
             # /healthz is the load balancer asking whether the process answers: it does,
             # after the requests ahead of it, and it is cheap.
-            environ[REFUSAL_ENVIRON_KEY] = "overloaded"
+            environ[REFUSAL_ENVIRON_KEY] = OVERLOADED.slug
             self._respond(protocol, self._refusals, environ)
             return
         self._admitted += 1
@@ -317,23 +318,8 @@ def _no_write(data: bytes) -> object:
     raise NotImplementedError("the service never uses the WSGI write callable")
 
 
-_REFUSALS = {
-    "body-timeout": (
-        408,
-        "Request Timeout",
-        "The request body did not arrive in time; send it whole, without pauses.",
-    ),
-    "body-incomplete": (
-        400,
-        "Bad Request",
-        "The request body ended before it was complete.",
-    ),
-    "overloaded": (
-        503,
-        "Service Unavailable",
-        "The server has more requests than it can serve in time; retry shortly.",
-    ),
-}
+# The front's own refusals by reason (the metric label is the problem type's slug).
+_REFUSALS = {kind.slug: kind for kind in (BODY_TIMEOUT, BODY_INCOMPLETE, OVERLOADED)}
 
 
 def _refusal_app(metrics: Metrics) -> WSGIApplication:
@@ -341,7 +327,7 @@ def _refusal_app(metrics: Metrics) -> WSGIApplication:
 
     def refuse(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         reason = environ[REFUSAL_ENVIRON_KEY]
-        status, title, detail = _REFUSALS[reason]
+        kind = _REFUSALS[reason]
         metrics.http_refusals.labels(reason).inc()
         headers = [
             ("Content-Type", PROBLEM_MEDIA_TYPE),
@@ -349,12 +335,11 @@ def _refusal_app(metrics: Metrics) -> WSGIApplication:
             # The connection may hold the rest of a body nobody will read: it is not reused.
             ("Connection", "close"),
         ]
-        if status == 503:
-            headers.append(("Retry-After", str(RETRY_AFTER_SECONDS)))
+        headers.extend(kind.headers().items())
         body = problem_document(
-            status, PROBLEM_BASE + reason, title, detail, environ.get("PATH_INFO", "")
+            kind.status, kind.type_uri, kind.title, kind.detail, environ.get("PATH_INFO", "")
         )
-        start_response(f"{status} {title}", headers)
+        start_response(f"{kind.status} {kind.title}", headers)
         return [body]
 
     return refuse

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from hello_birthday.problems import PROBLEM_BASE, RETRY_AFTER_SECONDS, problem_response
+from hello_birthday.problems import NOT_READY, problem_response
 from hello_birthday.services import services
 from hello_birthday.storage import Repository, StorageUnavailable
 
@@ -78,11 +78,7 @@ def readyz() -> Response:
     if reason is None:
         return _json({"status": "ready"})
     return problem_response(
-        503,
-        PROBLEM_BASE + "not-ready",
-        "Service Unavailable",
-        reason,
-        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        NOT_READY.status, NOT_READY.type_uri, NOT_READY.title, reason, NOT_READY.headers()
     )
 
 

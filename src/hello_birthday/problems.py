@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, request
@@ -21,25 +22,104 @@ RETRY_AFTER_SECONDS = 1
 _log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    """One kind of error answer: status, the slug of its type URI, title and standard detail.
+
+    Each is written once, here; the handlers, /readyz, the front's refusals and the OpenAPI
+    document all take them from this catalogue.
+    """
+
+    status: int
+    slug: str
+    title: str
+    detail: str
+    # A 503 tells clients when to come back.
+    retry_after: bool = False
+
+    @property
+    def type_uri(self) -> str:
+        """The problem document's `type`."""
+        return PROBLEM_BASE + self.slug
+
+    def headers(self) -> dict[str, str]:
+        """The headers every answer of this kind carries."""
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)} if self.retry_after else {}
+
+
+UNAVAILABLE = "Service Unavailable"
+VALIDATION_ERROR = ProblemType(
+    400, "validation-error", "Invalid request", "The request does not meet the API's rules."
+)
+MALFORMED_BODY = ProblemType(
+    400, "malformed-body", "Malformed request body", "The body is not a JSON object."
+)
+BODY_INCOMPLETE = ProblemType(
+    400, "body-incomplete", "Bad Request", "The request body ended before it was complete."
+)
+UNAUTHORIZED = ProblemType(401, "unauthorized", "Unauthorized", "A bearer token is required.")
+FORBIDDEN = ProblemType(
+    403, "forbidden", "Forbidden", "The token does not allow setting this user's date of birth."
+)
+USER_NOT_FOUND = ProblemType(
+    404, "user-not-found", "Not Found", "No date of birth is stored for this user."
+)
+BODY_TIMEOUT = ProblemType(
+    408,
+    "body-timeout",
+    "Request Timeout",
+    "The request body did not arrive in time; send it whole, without pauses.",
+)
+UNSUPPORTED_MEDIA_TYPE = ProblemType(
+    415, "unsupported-media-type", "Unsupported Media Type", "The body must be application/json."
+)
+UNSUPPORTED_CONTENT_ENCODING = ProblemType(
+    415,
+    "unsupported-content-encoding",
+    "Unsupported Media Type",
+    "The body must not be content-coded; send it as identity (uncompressed).",
+)
+STORAGE_UNAVAILABLE = ProblemType(
+    503,
+    "storage-unavailable",
+    UNAVAILABLE,
+    "Storage is not answering right now; retry shortly.",
+    retry_after=True,
+)
+AUTH_UNAVAILABLE = ProblemType(
+    503,
+    "auth-unavailable",
+    UNAVAILABLE,
+    "The token signing keys cannot be fetched right now; retry shortly.",
+    retry_after=True,
+)
+NOT_READY = ProblemType(
+    503, "not-ready", UNAVAILABLE, "The server is not ready to serve requests.", retry_after=True
+)
+OVERLOADED = ProblemType(
+    503,
+    "overloaded",
+    UNAVAILABLE,
+    "The server has more requests than it can serve in time; retry shortly.",
+    retry_after=True,
+)
+
+
 class Problem(Exception):
-    """An error answer raised from a view, rendered as a problem document."""
+    """An error answer raised from a view: a catalogue entry, with a detail of its own or not."""
 
     def __init__(
         self,
-        status: int,
-        slug: str,
-        title: str,
-        detail: str,
+        kind: ProblemType,
+        detail: str | None = None,
         *,
         headers: dict[str, str] | None = None,
         **extensions: Any,
     ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.slug = slug
-        self.title = title
-        self.detail = detail
-        self.headers = headers or {}
+        super().__init__(detail or kind.detail)
+        self.kind = kind
+        self.detail = detail or kind.detail
+        self.headers = kind.headers() | (headers or {})
         self.extensions = extensions
 
 
@@ -89,21 +169,18 @@ def register_problem_handlers(app: Flask) -> None:
 
     @app.errorhandler(Problem)
     def on_problem(error: Problem) -> Response:
+        kind = error.kind
         return problem_response(
-            error.status,
-            PROBLEM_BASE + error.slug,
-            error.title,
-            error.detail,
-            error.headers,
-            **error.extensions,
+            kind.status, kind.type_uri, kind.title, error.detail, error.headers, **error.extensions
         )
 
     @app.errorhandler(ValidationError)
     def on_validation_error(error: ValidationError) -> Response:
+        kind = VALIDATION_ERROR
         return problem_response(
-            400,
-            PROBLEM_BASE + "validation-error",
-            "Invalid request",
+            kind.status,
+            kind.type_uri,
+            kind.title,
             f"{error.field} {error.detail}",
             errors=[{"field": error.field, "message": error.detail}],
         )
@@ -118,13 +195,8 @@ def register_problem_handlers(app: Flask) -> None:
             )
         else:
             _log.warning("storage unavailable", extra={"error": str(error)})
-        return problem_response(
-            503,
-            PROBLEM_BASE + "storage-unavailable",
-            "Service Unavailable",
-            "Storage is not answering right now; retry shortly.",
-            {"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        kind = STORAGE_UNAVAILABLE
+        return problem_response(kind.status, kind.type_uri, kind.title, kind.detail, kind.headers())
 
     @app.errorhandler(HTTPException)
     def on_http_exception(error: HTTPException) -> Response:

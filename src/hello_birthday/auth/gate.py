@@ -13,7 +13,7 @@ from flask import request
 from hello_birthday.auth.jwks import AuthUnavailable
 from hello_birthday.auth.tokens import AuthFailure, JwtVerifier, Principal
 from hello_birthday.observability import Metrics
-from hello_birthday.problems import RETRY_AFTER_SECONDS, Problem
+from hello_birthday.problems import AUTH_UNAVAILABLE, FORBIDDEN, UNAUTHORIZED, Problem
 
 REALM = "hello-birthday"
 
@@ -48,13 +48,7 @@ class Gate:
             raise self._unauthorized(failure.reason, failure.description, "invalid_token") from None
         except AuthUnavailable:
             self._metrics.auth_failures.labels("jwks_unavailable").inc()
-            raise Problem(
-                503,
-                "auth-unavailable",
-                "Service Unavailable",
-                "The token signing keys cannot be fetched right now; retry shortly.",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            ) from None
+            raise Problem(AUTH_UNAVAILABLE) from None
 
     def authorize_write(self, principal: Principal | None, key: str) -> None:
         """Raise a 403 problem unless the principal may set the date of birth under key."""
@@ -63,10 +57,7 @@ class Gate:
         self._metrics.auth_failures.labels("forbidden").inc()
         _log.info("authorisation refused", extra={"reason": "forbidden"})
         raise Problem(
-            403,
-            "forbidden",
-            "Forbidden",
-            "The token does not allow setting this user's date of birth.",
+            FORBIDDEN,
             headers={
                 "WWW-Authenticate": _challenge(
                     "insufficient_scope", "The token may only set its own user's date of birth."
@@ -79,9 +70,7 @@ class Gate:
         # The reason and our own description only: the token itself is never logged.
         _log.info("authentication refused", extra={"reason": reason})
         return Problem(
-            401,
-            "unauthorized",
-            "Unauthorized",
+            UNAUTHORIZED,
             description,
             headers={"WWW-Authenticate": _challenge(error, description)},
         )

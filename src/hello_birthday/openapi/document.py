@@ -8,11 +8,26 @@ from typing import Any
 
 from hello_birthday.api import MAX_BODY_BYTES
 from hello_birthday.domain import DATE_PATTERN, USERNAME_MAX_LENGTH, username_pattern
-from hello_birthday.problems import PROBLEM_BASE, PROBLEM_MEDIA_TYPE
+from hello_birthday.problems import (
+    FORBIDDEN,
+    NOT_READY,
+    PROBLEM_MEDIA_TYPE,
+    STORAGE_UNAVAILABLE,
+    UNAUTHORIZED,
+    UNSUPPORTED_MEDIA_TYPE,
+    USER_NOT_FOUND,
+    VALIDATION_ERROR,
+    ProblemType,
+)
 from hello_birthday.settings import AuthSettings
 
 
-def _problem(status: int, example_type: str, title: str, detail: str) -> dict[str, Any]:
+def _problem(kind: ProblemType, detail: str | None = None) -> dict[str, Any]:
+    """A response of one catalogue kind, with an example of its document."""
+    return _response(kind.status, kind.type_uri, kind.title, detail or kind.detail)
+
+
+def _response(status: int, example_type: str, title: str, detail: str) -> dict[str, Any]:
     return {
         "description": title,
         "content": {
@@ -61,20 +76,10 @@ def build_document(auth: AuthSettings | None = None) -> dict[str, Any]:
         },
         "example": "alice",
     }
-    bad_request = _problem(
-        400,
-        PROBLEM_BASE + "validation-error",
-        "Invalid request",
-        "username must contain only letters",
-    )
-    unavailable = _problem(
-        503,
-        PROBLEM_BASE + "storage-unavailable",
-        "Service Unavailable",
-        "Storage is not answering right now; retry shortly.",
-    )
+    bad_request = _problem(VALIDATION_ERROR, "username must contain only letters")
+    unavailable = _problem(STORAGE_UNAVAILABLE)
     unavailable["headers"] = _retry_after()
-    not_allowed = _problem(
+    not_allowed = _response(
         405, "about:blank", "Method Not Allowed", "The method is not allowed for the URL."
     )
     not_allowed["headers"] = {
@@ -99,12 +104,7 @@ def build_document(auth: AuthSettings | None = None) -> dict[str, Any]:
                 },
             },
             "400": bad_request,
-            "404": _problem(
-                404,
-                PROBLEM_BASE + "user-not-found",
-                "Not Found",
-                "No date of birth is stored for 'alice'.",
-            ),
+            "404": _problem(USER_NOT_FOUND, "No date of birth is stored for 'alice'."),
             "405": not_allowed,
             "503": unavailable,
         },
@@ -123,17 +123,14 @@ def build_document(auth: AuthSettings | None = None) -> dict[str, Any]:
             "204": {"description": "Saved"},
             "400": bad_request,
             "405": not_allowed,
-            "413": _problem(
+            "413": _response(
                 413,
                 "about:blank",
                 "Request Entity Too Large",
                 "The data value transmitted exceeds the capacity limit.",
             ),
             "415": _problem(
-                415,
-                PROBLEM_BASE + "unsupported-media-type",
-                "Unsupported Media Type",
-                "The body must be application/json, not 'text/plain'.",
+                UNSUPPORTED_MEDIA_TYPE, "The body must be application/json, not 'text/plain'."
             )
             | {
                 "description": (
@@ -179,12 +176,7 @@ def build_document(auth: AuthSettings | None = None) -> dict[str, Any]:
                     "summary": "Readiness: storage answers and the process is not draining",
                     "responses": {
                         "200": _status_response("ready"),
-                        "503": _problem(
-                            503,
-                            PROBLEM_BASE + "not-ready",
-                            "Service Unavailable",
-                            "The server is shutting down.",
-                        )
+                        "503": _problem(NOT_READY, "The server is shutting down.")
                         | {"headers": _retry_after()},
                     },
                 }
@@ -293,16 +285,9 @@ _CHALLENGE = {
 def _needs_token(operation: dict[str, Any], *, writes: bool) -> dict[str, Any]:
     """An operation that demands a bearer token: its security and the refusals that come with it."""
     responses = dict(operation["responses"])
-    responses["401"] = _problem(
-        401, PROBLEM_BASE + "unauthorized", "Unauthorized", "The token has expired."
-    ) | {"headers": _CHALLENGE}
+    responses["401"] = _problem(UNAUTHORIZED, "The token has expired.") | {"headers": _CHALLENGE}
     if writes:
-        responses["403"] = _problem(
-            403,
-            PROBLEM_BASE + "forbidden",
-            "Forbidden",
-            "The token does not allow setting this user's date of birth.",
-        ) | {"headers": _CHALLENGE}
+        responses["403"] = _problem(FORBIDDEN) | {"headers": _CHALLENGE}
     responses["503"] = responses["503"] | {
         "description": "Storage, or the issuer's signing keys, cannot be reached"
     }
