@@ -83,7 +83,7 @@ test: pre-commit test-python infra-check workflow-lint ## Everything CI checks h
 
 .PHONY: dynamodb-local
 dynamodb-local: $(SYNCED) $(NODE_READY) ## dynalite on 127.0.0.1:8000 with the table created; prints the variables to use it
-	$(PY) -m tests.support.dynalite --port 8000
+	$(PY) -m tools.local.dynalite --port 8000
 
 # --- docs --------------------------------------------------------------------
 
@@ -178,12 +178,12 @@ HAPROXY_READY := tools/apt-install haproxy haproxy "the rehearsal"
 .PHONY: rehearse
 rehearse: $(SYNCED) $(NODE_READY) ## Rolling deploys and faults under load behind HAProxy; rewrites docs/resilience.md
 	@$(HAPROXY_READY)
-	$(PY) -m tests.rehearsal --profile full --report docs/resilience.md
+	$(PY) -m tools.rehearsal --profile full --report docs/resilience.md
 
 .PHONY: rehearse-ci
 rehearse-ci: $(SYNCED) $(NODE_READY) ## The rehearsal's short profile (about 2 min); report in var/rehearsal/
 	@$(HAPROXY_READY)
-	$(PY) -m tests.rehearsal --profile ci --report var/rehearsal/resilience.md
+	$(PY) -m tools.rehearsal --profile ci --report var/rehearsal/resilience.md
 
 # --- bench ---------------------------------------------------------------------
 # wrk comes from Debian; CI machines start without it. gunicorn, only for the server comparison,
@@ -191,7 +191,7 @@ rehearse-ci: $(SYNCED) $(NODE_READY) ## The rehearsal's short profile (about 2 m
 .PHONY: bench
 bench: $(SYNCED) $(NODE_READY) ## Throughput, latency, memory and start-up against reference apps (~5 min); rewrites docs/benchmarks.md
 	@tools/apt-install wrk wrk "make bench"
-	$(PY) -m bench --uv "$(UV)" --report docs/benchmarks.md
+	$(PY) -m tools.bench --uv "$(UV)" --report docs/benchmarks.md
 
 # --- image ---------------------------------------------------------------------
 # The image is built and run for real with buildah and podman (root, installed by apt-get).

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.support.dynalite import Dynalite
+from tools.local.dynalite import Dynalite
 
 TESTS = Path(__file__).parent
 # Each folder under tests/ is a tier; its marker is applied here, so no test file carries one.

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tools.local.server import ServerProcess
 
 from tests.support import tokens
-from tests.support.server import ServerProcess
 from tests.support.tokens import JwksServer, Keyring
 
 StartServer = Callable[..., ServerProcess]

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tools.local.server import Reply, ServerProcess, request
 
 from tests.support import tokens
-from tests.support.server import Reply, ServerProcess, request
 from tests.support.tokens import ADMIN_GROUP, JwksServer, Keyring
 
 BODY = json.dumps({"dateOfBirth": "1990-07-14"}).encode()

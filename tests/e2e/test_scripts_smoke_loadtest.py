@@ -18,9 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from tests.support.ports import free_port
-from tests.support.server import ServerProcess, request
+from tools.local.ports import free_port
+from tools.local.server import ServerProcess, request
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "scripts" / "smoke"

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tools.local.server import ServerProcess
 
 from tests.support import tokens
-from tests.support.server import ServerProcess
 from tests.support.tokens import ADMIN_GROUP, JwksServer, Keyring
 
 ROOT = Path(__file__).resolve().parents[2]

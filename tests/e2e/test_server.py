@@ -16,10 +16,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tools.local.dynalite import Dynalite
+from tools.local.server import ROOT, Reply, ServerProcess, request
 
 from tests.e2e.conftest import StartServer
-from tests.support.dynalite import Dynalite
-from tests.support.server import ROOT, Reply, ServerProcess, request
 
 JSON = {"Content-Type": "application/json"}
 

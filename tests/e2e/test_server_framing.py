@@ -6,9 +6,10 @@ import http.client
 import json
 import socket
 
+from tools.local.server import request
+
 from hello_birthday.api import MAX_BODY_BYTES
 from tests.e2e.conftest import StartServer
-from tests.support.server import request
 
 
 def _chunked_put(port: int, name: str, body: bytes) -> tuple[int, str, bytes]:

@@ -10,12 +10,12 @@ import time
 from collections import Counter
 
 import pytest
+from tools.local.processes import username
+from tools.local.server import request
+from tools.local.stalled import KINDS, StalledClients
 
 from tests.e2e.conftest import StartServer
 from tests.e2e.test_server import metric, put
-from tests.support.processes import username
-from tests.support.server import request
-from tests.support.stalled import KINDS, StalledClients
 
 pytestmark = pytest.mark.e2e
 BODY_TIMEOUT = 2.0

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.rehearsal.canary import ThrottlingStorage
-from tests.support.dynalite import Dynalite
-from tests.support.ports import free_port
-from tests.support.server import ServerProcess, request
+from tools.local.dynalite import Dynalite
+from tools.local.ports import free_port
+from tools.local.server import ServerProcess, request
+from tools.rehearsal.canary import ThrottlingStorage
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "scripts" / "build-smoke-hook"

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from tools.local.dynalite import Dynalite
+from tools.local.ports import free_port
+from tools.local.server import request
 
 from tests.image.engine import container_state, fargate_options, image_config, podman, run_options
-from tests.support.dynalite import Dynalite
-from tests.support.ports import free_port
-from tests.support.server import request
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
+from tools.local.dynalite import Dynalite
+from tools.local.ports import free_port
 
 from tests.image.conftest import Container
 from tests.image.engine import TMPFS, podman, run_options
 from tests.image.fargate import fargate_task
-from tests.support.dynalite import Dynalite
-from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGEST = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")

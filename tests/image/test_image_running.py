@@ -9,10 +9,11 @@ import json
 import time
 from pathlib import Path
 
+from tools.local.server import request
+
 from tests.image.conftest import Container
 from tests.image.engine import TMPFS, container_state, podman
 from tests.image.fargate import fargate_task
-from tests.support.server import request
 
 SERVICE_UID = 10001
 # The task definition's stopTimeout: podman stop waits this long before SIGKILL, as ECS does.

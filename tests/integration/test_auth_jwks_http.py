@@ -7,10 +7,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from tools.local.ports import free_port
 
 from hello_birthday.auth import AuthUnavailable, JwksCache
 from tests.support import tokens
-from tests.support.ports import free_port
 from tests.support.tokens import JwksServer, SigningKey
 
 

@@ -8,11 +8,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bench.breakdown import ACCESS_LOG, LAYERS
-from bench.harness import USER_PREFIX
+from tools.bench.breakdown import ACCESS_LOG, LAYERS
+from tools.bench.harness import USER_PREFIX
+from tools.local.processes import username
 
 from hello_birthday.storage.sqlite import SQLiteRepository
-from tests.support.processes import username
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS = 20
@@ -24,7 +24,7 @@ def test_the_breakdown_measures_every_layer_once(tmp_path: Path) -> None:
     for index in range(USERS):
         store.save(username(USER_PREFIX, index), date(1990, 4, 1))
     store.close()
-    command = [sys.executable, "-m", "bench.breakdown", str(database), str(tmp_path)]
+    command = [sys.executable, "-m", "tools.bench.breakdown", str(database), str(tmp_path)]
     done = subprocess.run(
         [*command, str(USERS), "--quick"],
         cwd=ROOT,

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from tools.local.dynalite import FAKE_CREDENTIALS, Dynalite
+from tools.local.ports import free_port
 
 from hello_birthday.storage import Repository, StorageUnavailable
 from hello_birthday.storage.dynamodb import DynamoDBRepository
 from hello_birthday.storage.sqlite import SQLiteRepository
 from tests.support.concurrency import errors_from_threads
-from tests.support.dynalite import FAKE_CREDENTIALS, Dynalite
-from tests.support.ports import free_port
 
 
 @pytest.fixture

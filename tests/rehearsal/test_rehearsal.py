@@ -9,15 +9,14 @@ import time
 from collections import Counter
 
 import pytest
-
-from tests.rehearsal.fleet import alive
-from tests.rehearsal.load import Outcome, classify, exchange
-from tests.rehearsal.measure import Result, Timeline, is_clean_503, percentile
-from tests.rehearsal.scenarios import Readback, RollRun, judge_roll
-from tests.rehearsal.scenarios_keepalive import KeepAliveRun, judge_keepalive
-from tests.rehearsal.slowproxy import DelayProxy, LatencyProxy
-from tests.support.ports import free_port
-from tests.support.processes import process_tree, username
+from tools.local.ports import free_port
+from tools.local.processes import process_tree, username
+from tools.rehearsal.fleet import alive
+from tools.rehearsal.load import Outcome, classify, exchange
+from tools.rehearsal.measure import Result, Timeline, is_clean_503, percentile
+from tools.rehearsal.scenarios import Readback, RollRun, judge_roll
+from tools.rehearsal.scenarios_keepalive import KeepAliveRun, judge_keepalive
+from tools.rehearsal.slowproxy import DelayProxy, LatencyProxy
 
 
 def test_usernames_are_unique_and_letters_only() -> None:

@@ -35,7 +35,7 @@ class ObservedApp:
     """WSGI middleware: request id, in-flight gauge, RED metrics and one access log line."""
 
     def __init__(self, app: WSGIApplication, metrics: Metrics) -> None:
-        # Public so a measurement can call the app without this layer (bench/breakdown.py).
+        # Public so a measurement can call the app without this layer (tools/bench/breakdown.py).
         self.wrapped = app
         self._metrics = metrics
         self._access_log = AccessLog()

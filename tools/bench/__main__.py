@@ -1,4 +1,4 @@
-"""Run the benchmark and write the report: `python -m bench` (what `make bench` runs)."""
+"""Run the benchmark and write the report: `python -m tools.bench` (what `make bench` runs)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.support.dynalite import Dynalite
-from tests.support.ports import free_port
-from tests.support.processes import process_tree, username
-
-from bench import harness, report
-from bench.harness import ROOT, USER_PREFIX, Load, Server
 from hello_birthday.settings import Settings
+from tools.bench import harness, report
+from tools.bench.harness import ROOT, USER_PREFIX, Load, Server
+from tools.local.dynalite import Dynalite
+from tools.local.ports import free_port
+from tools.local.processes import process_tree, username
 
 GRANIAN = [sys.executable, "-m", "granian", "--interface", "wsgi", "--no-access-log"]
 SERVICE = [str(ROOT / ".venv" / "bin" / "hello-birthday"), "serve"]
@@ -272,8 +271,8 @@ class Bench:
     def references(self, database: Path) -> None:
         """The framework's floor and the Python ceiling, same load, same database."""
         for name, module in (
-            ("flask-floor", "bench.reference_flask:app"),
-            ("wsgi-ceiling", "bench.reference_wsgi:application"),
+            ("flask-floor", "tools.bench.reference_flask:app"),
+            ("wsgi-ceiling", "tools.bench.reference_wsgi:application"),
         ):
             for threads in sorted({self.threads, 1}, reverse=True):
                 with self.running(
@@ -310,14 +309,16 @@ class Bench:
             dynalite.stop()
 
     def breakdown(self, database: Path) -> None:
-        """CPU per GET in-process, our extras added one at a time (bench/breakdown.py)."""
-        command = [sys.executable, "-m", "bench.breakdown", str(database), str(self.workdir)]
+        """CPU per GET in-process, our extras added one at a time (tools/bench/breakdown.py)."""
+        command = [sys.executable, "-m", "tools.bench.breakdown", str(database), str(self.workdir)]
         command.append(str(self.users))
-        done = subprocess.run(  # noqa: S603 - our own module
+        done = subprocess.run(
             command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300
         )
         self.results.breakdown_us = json.loads(done.stdout.splitlines()[-1])
-        self.results.commands["breakdown"] = "python -m bench.breakdown DATABASE WORKDIR USERS"
+        self.results.commands["breakdown"] = (
+            "python -m tools.bench.breakdown DATABASE WORKDIR USERS"
+        )
         print(f"breakdown (us CPU per GET, in-process): {self.results.breakdown_us}", flush=True)
 
     @staticmethod
@@ -363,7 +364,7 @@ def _children_cpu() -> float:
 
 def main() -> None:
     """Parse arguments, run, write the JSON results and the report."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per server")
     parser.add_argument("--users", type=int, default=10_000)
@@ -382,7 +383,7 @@ def main() -> None:
     parser.add_argument(
         "--render-only",
         action="store_true",
-        help="rewrite the report from WORKDIR/results.json (after editing bench/analysis.md)",
+        help="rewrite the report from WORKDIR/results.json (after editing tools/bench/analysis.md)",
     )
     arguments = parser.parse_args()
     raw = arguments.workdir / "results.json"

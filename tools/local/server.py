@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.ports import free_port
+from tools.local.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = [str(ROOT / ".venv" / "bin" / "hello-birthday"), "serve"]

@@ -33,7 +33,7 @@ def process_tree(root: int) -> dict[int, list[int]]:
 
 
 def username(prefix: str, index: int) -> str:
-    """A unique letters-only name for an index (bijective base 26, as bench/wrk.lua does)."""
+    """A unique letters-only name for an index (bijective base 26, as tools/bench/wrk.lua does)."""
     letters = ""
     index += 1
     while index:

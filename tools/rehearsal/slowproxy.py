@@ -7,7 +7,7 @@ import contextlib
 import threading
 from typing import Self
 
-from tests.support.ports import free_port
+from tools.local.ports import free_port
 
 
 class LoopbackProxy:

@@ -1,13 +1,13 @@
--- The load of `make bench`, for wrk with one thread: `wrk ... -s bench/wrk.lua -- MODE PREFIX N`.
+-- The load of `make bench`, for wrk with one thread: `wrk ... -s tools/bench/wrk.lua -- MODE PREFIX N`.
 -- get: GET /hello/<name> cycling over the N stored users (requests built once, in init, so the
 --      load generator spends its time on the wire, not in Lua).
 -- put: PUT a date of birth for a new user on every request, names PREFIX + a counter.
--- done() prints one line "BENCH_JSON {...}" that bench/__main__.py parses.
+-- done() prints one line "BENCH_JSON {...}" that tools/bench/__main__.py parses.
 
 local mode, prefix, count = "get", "bench", 10000
 local prepared, index = {}, 0
 
--- Bijective base 26 over a-z, the same names as bench/__main__.py's username().
+-- Bijective base 26 over a-z, the same names as tools/bench/__main__.py's username().
 local function username(base, i)
   local letters = ""
   i = i + 1

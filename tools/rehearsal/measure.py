@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.rehearsal.load import Outcome, read_outcomes
+from tools.rehearsal.load import Outcome, read_outcomes
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBLEM_JSON = "application/problem+json"
@@ -132,7 +132,7 @@ class LoadProcess:
         self.out = out
         self.duration = duration
         self.timeout = timeout
-        command = [sys.executable, "-m", "tests.rehearsal.load", "--url", url]
+        command = [sys.executable, "-m", "tools.rehearsal.load", "--url", url]
         command += ["--rate", str(rate), "--duration", str(duration), "--timeout", str(timeout)]
         command += ["--put-share", str(put_share), "--prefix", prefix, "--out", str(out)]
         self._process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)

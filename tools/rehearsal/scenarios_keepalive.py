@@ -24,11 +24,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.rehearsal.haproxy import Balancer
-from tests.rehearsal.measure import Result
-from tests.rehearsal.scenarios import CHECK, Profile, base_env
-from tests.rehearsal.slowproxy import LatencyProxy
-from tests.support.server import ServerProcess, request
+from tools.local.server import ServerProcess, request
+from tools.rehearsal.haproxy import Balancer
+from tools.rehearsal.measure import Result
+from tools.rehearsal.scenarios import CHECK, Profile, base_env
+from tools.rehearsal.slowproxy import LatencyProxy
 
 # One-way latency between balancer and target: more than a VPC's, so a few dozen requests are
 # enough to see the race, and far below every timeout in play.

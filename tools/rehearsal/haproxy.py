@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.ports import free_port
+from tools.local.ports import free_port
 
 BACKEND = "app"
 # An ALB whose targets are all unhealthy "fails open": it sends traffic to every registered

@@ -7,7 +7,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.rehearsal.canary import (
+from tools.local.server import ServerProcess
+from tools.rehearsal.canary import (
     ERROR_RATIO_THRESHOLD,
     Outcome,
     Steps,
@@ -15,16 +16,15 @@ from tests.rehearsal.canary import (
     WeightedBalancer,
     canary_deploy,
 )
-from tests.rehearsal.load import Outcome as Request
-from tests.rehearsal.measure import LoadProcess, Result, describe
-from tests.rehearsal.scenarios import (
+from tools.rehearsal.load import Outcome as Request
+from tools.rehearsal.measure import LoadProcess, Result, describe
+from tools.rehearsal.scenarios import (
     CLIENT_TIMEOUT,
     TABLE,
     Profile,
     base_env,
     dynalite,
 )
-from tests.support.server import ServerProcess
 
 RATE = 30.0
 # dynalite on a busy shared machine can take longer than the roll scenarios' 0.5 s; a timeout

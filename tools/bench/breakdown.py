@@ -1,7 +1,8 @@
 """Where a GET's CPU goes: the apps called in-process, no HTTP server, our extras added one by one.
 
-Run as its own process (`python -m bench.breakdown DATABASE WORKDIR USERS [--quick]`): Prometheus
-picks its multiprocess mode when first imported, so PROMETHEUS_MULTIPROC_DIR is set before that.
+Run as its own process (`python -m tools.bench.breakdown DATABASE WORKDIR USERS [--quick]`):
+Prometheus picks its multiprocess mode when first imported, so PROMETHEUS_MULTIPROC_DIR is set
+before that.
 Prints one JSON object: microseconds of CPU per request for each step. `--quick` runs each step
 briefly, for the test that keeps this module working (tests/unit/test_bench_breakdown.py).
 """
@@ -88,11 +89,6 @@ def main() -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(runtime / "metrics")
     os.environ["BENCH_SQLITE_PATH"] = str(database)
 
-    from tests.support.processes import username
-
-    from bench.harness import USER_PREFIX
-    from bench.reference_flask import app as flask_app
-    from bench.reference_wsgi import application
     from hello_birthday.app import create_app
     from hello_birthday.observability import ObservedApp, configure_logging
     from hello_birthday.runtime import RuntimeDir
@@ -100,6 +96,10 @@ def main() -> None:
     from hello_birthday.settings import Settings
     from hello_birthday.storage import open_repository
     from hello_birthday.storage.chain import build_chain
+    from tools.bench.harness import USER_PREFIX
+    from tools.bench.reference_flask import app as flask_app
+    from tools.bench.reference_wsgi import application
+    from tools.local.processes import username
 
     paths = [f"/hello/{username(USER_PREFIX, index)}" for index in range(min(users, 1000))]
     settings = Settings(sqlite_path=database)

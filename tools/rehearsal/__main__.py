@@ -13,13 +13,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.rehearsal.haproxy import haproxy_version
-from tests.rehearsal.measure import ROOT, Result
-from tests.rehearsal.report import render
-from tests.rehearsal.scenarios import CI, FULL, Profile, crash, roll, storage_fault
-from tests.rehearsal.scenarios_canary import CANARY_SCENARIOS
-from tests.rehearsal.scenarios_hardening import stalled_bodies, worker_crash
-from tests.rehearsal.scenarios_keepalive import KEEPALIVE_SCENARIOS
+from tools.rehearsal.haproxy import haproxy_version
+from tools.rehearsal.measure import ROOT, Result
+from tools.rehearsal.report import render
+from tools.rehearsal.scenarios import CI, FULL, Profile, crash, roll, storage_fault
+from tools.rehearsal.scenarios_canary import CANARY_SCENARIOS
+from tools.rehearsal.scenarios_hardening import stalled_bodies, worker_crash
+from tools.rehearsal.scenarios_keepalive import KEEPALIVE_SCENARIOS
 
 Scenario = Callable[[Path, Profile], Result]
 
@@ -39,7 +39,7 @@ SCENARIOS: dict[str, Scenario] = {
 
 def main() -> None:
     """Parse arguments and run."""
-    parser = argparse.ArgumentParser(prog="python -m tests.rehearsal", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.rehearsal", description=__doc__)
     parser.add_argument("--profile", choices=("full", "ci"), default="full")
     parser.add_argument("--report", type=Path, default=ROOT / "docs" / "resilience.md")
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "rehearsal")

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from hello_birthday.domain import greeting
-from tests.support.processes import username
+from tools.local.processes import username
 
 SERVED_BY_HEADER = "x-served-by"
 

@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from hello_birthday.storage.dynamodb import create_table
-from tests.support.ports import free_port
+from tools.local.ports import free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

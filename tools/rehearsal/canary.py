@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.rehearsal.haproxy import runtime_command, start_haproxy, stop_haproxy
-from tests.rehearsal.slowproxy import LoopbackProxy
-from tests.support.ports import free_port
+from tools.local.ports import free_port
+from tools.rehearsal.haproxy import runtime_command, start_haproxy, stop_haproxy
+from tools.rehearsal.slowproxy import LoopbackProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "scripts" / "smoke"

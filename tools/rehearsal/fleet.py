@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.rehearsal.haproxy import Balancer
-from tests.support.processes import process_tree
-from tests.support.server import ServerProcess
+from tools.local.processes import process_tree
+from tools.local.server import ServerProcess
+from tools.rehearsal.haproxy import Balancer
 
 
 @dataclass

@@ -9,8 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 from hello_birthday.settings import Settings
-from tests.rehearsal.fleet import alive
-from tests.rehearsal.measure import (
+from tools.local.processes import process_tree
+from tools.local.stalled import KINDS, StalledClients
+from tools.rehearsal.fleet import alive
+from tools.rehearsal.measure import (
     LoadProcess,
     Result,
     Timeline,
@@ -20,7 +22,7 @@ from tests.rehearsal.measure import (
     percentile,
     succeeded,
 )
-from tests.rehearsal.scenarios import (
+from tools.rehearsal.scenarios import (
     CHECK,
     CLIENT_TIMEOUT,
     Probe,
@@ -28,8 +30,6 @@ from tests.rehearsal.scenarios import (
     check_readable,
     cluster,
 )
-from tests.support.processes import process_tree
-from tests.support.stalled import KINDS, StalledClients
 
 
 def worker_crash(workdir: Path, profile: Profile) -> Result:

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.support.processes import process_tree, username
+from tools.local.processes import process_tree, username
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LUA = ROOT / "bench" / "wrk.lua"
 USER_PREFIX = "bench"
 DATE_OF_BIRTH = "1990-05-17"
@@ -77,7 +77,7 @@ class Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             started = time.monotonic()
-            self._process = subprocess.Popen(  # noqa: S603 - our own fixed commands
+            self._process = subprocess.Popen(
                 self.command,
                 env={**os.environ, **self.env},
                 stdout=log,
@@ -230,7 +230,7 @@ def wrk_command(url: str, connections: int, seconds: float, *script_args: str) -
 def wrk(url: str, connections: int, seconds: float, *script_args: str) -> Load:
     """Run wrk and parse the line wrk.lua's done() prints."""
     command = wrk_command(url, connections, seconds, *script_args)
-    done = subprocess.run(  # noqa: S603 - fixed command
+    done = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=seconds + 60
     )
     if done.returncode != 0:

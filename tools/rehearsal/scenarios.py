@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hello_birthday.settings import Settings
-from tests.rehearsal.fleet import Fleet, Instance, alive
-from tests.rehearsal.haproxy import Balancer, HealthCheck
-from tests.rehearsal.load import Outcome, unreadable
-from tests.rehearsal.measure import (
+from tools.local.dynalite import Dynalite
+from tools.local.server import request
+from tools.rehearsal.fleet import Fleet, Instance, alive
+from tools.rehearsal.haproxy import Balancer, HealthCheck
+from tools.rehearsal.load import Outcome, unreadable
+from tools.rehearsal.measure import (
     LoadProcess,
     Result,
     Timeline,
@@ -33,9 +35,7 @@ from tests.rehearsal.measure import (
     percentile,
     succeeded,
 )
-from tests.rehearsal.slowproxy import DelayProxy
-from tests.support.dynalite import Dynalite
-from tests.support.server import request
+from tools.rehearsal.slowproxy import DelayProxy
 
 TABLE = "hello-birthday-rehearsal"
 CHECK = HealthCheck()

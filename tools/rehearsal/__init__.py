@@ -1,0 +1,1 @@
+"""`make rehearse`: rolling deploys and faults against real processes behind a real HAProxy."""
