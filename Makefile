@@ -61,7 +61,7 @@ typecheck: $(SYNCED) ## mypy --strict over src and tests
 	$(VENV)/bin/mypy
 
 .PHONY: test-python
-test-python: $(SYNCED) $(NODE_READY) shellcheck-tool prometheus-tool ## Every pytest tier (unit, integration, e2e, contract fuzzing, docs, infra policy) with branch coverage >= 90%
+test-python: $(SYNCED) $(NODE_READY) shellcheck-tool prometheus-tool alertmanager-tool ## Every pytest tier (unit, integration, e2e, contract fuzzing, docs, infra policy) with branch coverage >= 90%
 	@rm -f .coverage .coverage.*
 	$(VENV)/bin/coverage run -m pytest
 	@$(VENV)/bin/coverage combine -q
