@@ -388,8 +388,10 @@ class Monitoring:
                 f"--storage.tsdb.path={self.root / 'workspace-data'}",
                 f"--web.listen-address=127.0.0.1:{self._workspace_port}",
                 "--web.enable-remote-write-receiver",
-                f"--query.lookback-delta={format_ms(round(LOOKBACK_DELTA_MS * self.scale))}",
-                f"--rules.alert.resend-delay={format_ms(round(RESEND_DELAY_MS * self.scale))}",
+                "--query.lookback-delta="
+                + scale_duration(format_ms(LOOKBACK_DELTA_MS), self.scale),
+                "--rules.alert.resend-delay="
+                + scale_duration(format_ms(RESEND_DELAY_MS), self.scale),
             ],
             f"{self.workspace_url}/-/ready",
             self.root / "workspace.log",
@@ -462,3 +464,48 @@ class Monitoring:
         with urllib.request.urlopen(url, timeout=10) as reply:
             result: list[dict[str, Any]] = json.load(reply)["data"]["result"]
         return result
+
+
+def report_section(scale: Fraction = WINDOW_SCALE) -> list[str]:
+    """The report's table of what the rehearsal's monitoring does differently from production."""
+
+    def scaled(production: str) -> str:
+        return scale_duration(production, scale)
+
+    return [
+        "## The monitoring pipeline, scaled down from AWS",
+        "",
+        "| | production (the ECS task, the managed workspace) | "
+        "rehearsal (tests/rehearsal/monitoring.py) |",
+        "|---|---|---|",
+        "| collector | Prometheus in agent mode, a sidecar in every task, "
+        "deploy/prometheus/collector.yml | Debian's Prometheus in agent mode per instance, the "
+        "same file; target = the instance's port, remote-write URL = the stand-in's, "
+        "`sigv4` removed |",
+        "| workspace | Amazon Managed Service for Prometheus, rules.yml as a rule group "
+        "namespace | a second Prometheus with `--web.enable-remote-write-receiver`, the same "
+        "rules.yml, loaded "
+        "once every task's first scrape has arrived |",
+        "| alert manager | the workspace's, deploy/prometheus/alertmanager.yml, to SNS | Debian's "
+        "Alertmanager 0.25, the same routing, to a webhook that records each notification |",
+        f"| window scale | 1 | {scale}: every duration below, and every range window in the "
+        "rules |",
+        f"| scrape interval / timeout | 15s / 5s | {scaled('15s')} / {scaled('5s')} |",
+        f"| remote-write batch deadline | 5s | {scaled('5s')} |",
+        f"| rule evaluation interval | 30s | {scaled('30s')} |",
+        f"| `for`: fast burn / storage errors / slow burn | 2m / 5m / 15m | "
+        f"{scaled('2m')} / {scaled('5m')} / {scaled('15m')} |",
+        f"| windows: 5m / 1h / 6h / 3d | 5m / 1h / 6h / 3d | {scaled('5m')} / {scaled('1h')} / "
+        f"{scaled('6h')} / {scaled('3d')} |",
+        f"| group wait / group interval / repeat | 30s / 5m / 4h | {scaled('30s')} / "
+        f"{scaled('5m')} / {scaled('4h')} |",
+        f"| evaluator look-back / resend delay (Prometheus defaults) | 5m / 1m | "
+        f"{scaled(format_ms(LOOKBACK_DELTA_MS))} / {scaled(format_ms(RESEND_DELAY_MS))} |",
+        "",
+        "Windows longer than a scenario (1 h and beyond) see only the scenario's own traffic. "
+        'The annotations\' wording ("for 10 minutes") is left as production has it. Times in the '
+        "monitoring verdicts are given in rehearsal seconds and in the production time they "
+        "stand for (divided by the scale). What does not scale: the processes' own start-up, "
+        "Prometheus's 5 s wait before it first applies its scrape targets, and the breaker's 1 s "
+        "open time.",
+    ]
