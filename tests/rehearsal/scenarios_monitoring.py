@@ -38,6 +38,17 @@ MISSING_ALERT = "HelloMetricsMissing"
 WRONG_FOR_OUTAGE = ("HelloMetricsMissing", "HelloScrapeFailing", "HelloAuthFailureSpike")
 # Production allowance on top of the pipeline's own delays: evaluations missed by a busy machine.
 SLACK = "2m"
+# What the monitoring promises an operator, in production time, from the fault's start: each is
+# the alert's `for` (or its absence window) plus a scrape, the send, two evaluations and the
+# group wait as rules.yml, collector.yml and alertmanager.yml have them today, plus slack. Fixed
+# here rather than read from those files, so a rule made slower than its promise fails.
+PROMISES = {
+    "HelloAvailabilityFastBurn": "6m",
+    "HelloStorageErrors": "10m",
+    "HelloMetricsMissing": "15m",
+}
+# Both outage alerts read 5-minute windows: clear within that, the group interval and slack.
+RESOLVED_WITHIN = "15m"
 # The load generator's run is cut short with stop() once a scenario has seen what it waits for.
 LONGEST_LOAD = 600.0
 
@@ -72,14 +83,9 @@ def pipeline_delay_ms() -> int:
     )
 
 
-def notify_bound_ms(alertname: str, window: str | None = None) -> int:
-    """Production milliseconds within which a clear-cut fault must be notified for an alert.
-
-    Its `for`, plus the window it must first see empty (for an absence), plus the pipeline.
-    """
-    rule = _rules()[alertname]
-    hold = duration_ms(rule.get("for", "0s"))
-    return hold + (duration_ms(window) if window else 0) + pipeline_delay_ms()
+def promised(alertname: str) -> float:
+    """Rehearsal seconds within which a clear-cut fault must be notified for an alert."""
+    return duration_ms(PROMISES[alertname]) * float(WINDOW_SCALE) / 1000
 
 
 def production(seconds: float) -> str:
@@ -160,20 +166,14 @@ def alert_storage_outage(workdir: Path, profile: Profile) -> Result:
         time.sleep(monitoring.scaled_seconds("5m"))
         db.stop()
         fault_start = timeline.mark("dynalite stopped")
-        bounds = {
-            name: notify_bound_ms(name) * float(WINDOW_SCALE) / 1000 for name in OUTAGE_ALERTS
-        }
+        bounds = {name: promised(name) for name in OUTAGE_ALERTS}
         fired = {
             name: _notified(monitoring, timeline, name, fault_start, 2 * bounds[name])
             for name in OUTAGE_ALERTS
         }
         db.start()
         fault_end = timeline.mark("dynalite answering again")
-        resolve_bound = (
-            (duration_ms("5m") + 2 * duration_ms(_group_interval()) + duration_ms(SLACK))
-            * float(WINDOW_SCALE)
-            / 1000
-        )
+        resolve_bound = duration_ms(RESOLVED_WITHIN) * float(WINDOW_SCALE) / 1000
         resolved = {
             name: _notified(monitoring, timeline, name, fault_end, 2 * resolve_bound, "resolved")
             for name in OUTAGE_ALERTS
@@ -198,8 +198,7 @@ def alert_storage_outage(workdir: Path, profile: Profile) -> Result:
         at = fired[name]
         result.expect(
             f"{name} notified within {production(bound)} of the outage's start "
-            f"(`for` {_rules()[name].get('for', '0s')} + scrape, send, 2 evaluations, "
-            f"group wait, {SLACK} slack)",
+            f"(its `for` is {_rules()[name].get('for', '0s')})",
             at is not None and at - fault_start <= bound,
             "never" if at is None else f"after {production(at - fault_start)}",
         )
@@ -233,12 +232,6 @@ def _notified(
     if at is not None:
         timeline.events.append((at, f"notified: {name} {status}"))
     return at
-
-
-def _group_interval() -> str:
-    route = yaml.safe_load(yaml.safe_load(ALERTMANAGER.read_text())["alertmanager_config"])
-    interval: str = route["route"]["group_interval"]
-    return interval
 
 
 def alert_clean_roll(workdir: Path, profile: Profile) -> Result:
@@ -360,7 +353,7 @@ def alert_metrics_missing(workdir: Path, profile: Profile) -> Result:
         for collector in monitoring.collectors.values():
             collector.kill()
         window = _rules()[MISSING_ALERT]["expr"].split("[", 1)[1].split("]", 1)[0]
-        bound = notify_bound_ms(MISSING_ALERT, window) * float(WINDOW_SCALE) / 1000
+        bound = promised(MISSING_ALERT)
         at = _notified(monitoring, timeline, MISSING_ALERT, silenced, 2 * bound)
         load.stop()
         outcomes = load.finish()
@@ -370,7 +363,7 @@ def alert_metrics_missing(workdir: Path, profile: Profile) -> Result:
     result.number("answers after the collectors died", describe(after))
     result.expect(
         f"{MISSING_ALERT} notified within {production(bound)} of the collectors dying "
-        f"(its {window} window + scrape, send, 2 evaluations, group wait, {SLACK} slack)",
+        f"(its absence window is {window})",
         at is not None and at - silenced <= bound,
         "never" if at is None else f"after {production(at - silenced)}",
     )
