@@ -12,7 +12,10 @@ notification. What differs from production, and nothing else:
   two minutes here;
 - the collector's scrape target is the instance's port and its remote-write URL the stand-in's;
   its `sigv4` block is removed, since nothing here holds AWS credentials or checks signatures;
-- the alert manager's SNS receiver is a webhook (the workspace offers SNS only; SNS is not here).
+- the alert manager's SNS receiver is a webhook (the workspace offers SNS only; SNS is not here);
+- Debian's Prometheus is 2.42, where agent mode is `--enable-feature=agent`; the task's 2.54.1
+  spells it `--agent`. The task also sets COLLECTOR_TASK from its metadata; here it is the
+  instance's name.
 """
 
 from __future__ import annotations
@@ -481,7 +484,7 @@ def report_section(scale: Fraction = WINDOW_SCALE) -> list[str]:
         "| collector | Prometheus in agent mode, a sidecar in every task, "
         "deploy/prometheus/collector.yml | Debian's Prometheus in agent mode per instance, the "
         "same file; target = the instance's port, remote-write URL = the stand-in's, "
-        "`sigv4` removed |",
+        "`sigv4` removed; Prometheus 2.42 (the task's is 2.54.1) |",
         "| workspace | Amazon Managed Service for Prometheus, rules.yml as a rule group "
         "namespace | a second Prometheus with `--web.enable-remote-write-receiver`, the same "
         "rules.yml, loaded "

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
+from hcl2.api import load as load_hcl
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.rehearsal.measure import ROOT
 from tests.rehearsal.monitoring import (
     ALERTMANAGER,
     COLLECTOR,
@@ -166,6 +168,17 @@ def test_the_alert_manager_keeps_its_routing_and_posts_to_the_webhook() -> None:
             "webhook_configs": [{"url": "http://127.0.0.1:9/notify", "send_resolved": True}],
         }
     ]
+
+
+def test_the_rehearsals_routing_is_the_workspaces_in_terraform() -> None:
+    module = ROOT / "infra" / "terraform" / "modules" / "prometheus" / "main.tf"
+    with module.open() as handle:
+        blocks = load_hcl(handle)["locals"]
+    (workspace,) = next(b["alertmanager_config"] for b in blocks if "alertmanager_config" in b)
+    ours = yaml.safe_load(yaml.safe_load(ALERTMANAGER.read_text())["alertmanager_config"])
+    assert ours["route"] == workspace["route"]
+    assert [r["name"] for r in ours["receivers"]] == [r["name"] for r in workspace["receivers"]]
+    assert all(r["sns_configs"] for r in workspace["receivers"])
 
 
 def _post(url: str, body: bytes) -> int:
