@@ -61,7 +61,7 @@ typecheck: $(SYNCED) ## mypy --strict over src and tests
 	$(VENV)/bin/mypy
 
 .PHONY: test-python
-test-python: $(SYNCED) $(NODE_READY) shellcheck-tool prometheus-tool ## Every pytest tier (unit, integration, e2e, contract fuzzing, docs, infra policy) with branch coverage >= 90%
+test-python: $(SYNCED) $(NODE_READY) shellcheck-tool prometheus-tool alertmanager-tool ## Every pytest tier (unit, integration, e2e, contract fuzzing, docs, infra policy) with branch coverage >= 90%
 	@rm -f .coverage .coverage.*
 	$(VENV)/bin/coverage run -m pytest
 	@$(VENV)/bin/coverage combine -q
@@ -153,6 +153,11 @@ prometheus-tool:
 	@tools/apt-install promtool prometheus "the Prometheus rule tests"
 	@tools/apt-install amtool prometheus-alertmanager "the alert manager definition check"
 
+# The rehearsal's alert manager (tools/rehearsal/monitoring.py): Debian's 0.25, as the workspace's.
+.PHONY: alertmanager-tool
+alertmanager-tool:
+	@tools/apt-install prometheus-alertmanager prometheus-alertmanager "the rehearsal's alert manager"
+
 .PHONY: workflow-lint
 workflow-lint: $(SYNCED) shellcheck-tool ## Lint .github offline: actionlint, zizmor, yamllint, SHA pins
 	scripts/lint-workflows
@@ -176,12 +181,12 @@ audit-deps: $(SYNCED) ## pip-audit the locked runtime dependencies (needs pypi.o
 HAPROXY_READY := tools/apt-install haproxy haproxy "the rehearsal"
 
 .PHONY: rehearse
-rehearse: $(SYNCED) $(NODE_READY) ## Rolling deploys and faults under load behind HAProxy; rewrites docs/resilience.md
+rehearse: $(SYNCED) $(NODE_READY) prometheus-tool alertmanager-tool ## Rolling deploys and faults under load behind HAProxy; rewrites docs/resilience.md
 	@$(HAPROXY_READY)
 	$(PY) -m tools.rehearsal --profile full --report docs/resilience.md
 
 .PHONY: rehearse-ci
-rehearse-ci: $(SYNCED) $(NODE_READY) ## The rehearsal's short profile (about 2 min); report in var/rehearsal/
+rehearse-ci: $(SYNCED) $(NODE_READY) prometheus-tool alertmanager-tool ## The rehearsal's short profile (about 2 min); report in var/rehearsal/
 	@$(HAPROXY_READY)
 	$(PY) -m tools.rehearsal --profile ci --report var/rehearsal/resilience.md
 

@@ -20,6 +20,7 @@ from tools.rehearsal.scenarios import CI, FULL, Profile, crash, roll, storage_fa
 from tools.rehearsal.scenarios_canary import CANARY_SCENARIOS
 from tools.rehearsal.scenarios_hardening import stalled_bodies, worker_crash
 from tools.rehearsal.scenarios_keepalive import KEEPALIVE_SCENARIOS
+from tools.rehearsal.scenarios_monitoring import MONITORING_SCENARIOS
 
 Scenario = Callable[[Path, Profile], Result]
 
@@ -34,6 +35,7 @@ SCENARIOS: dict[str, Scenario] = {
     "slow-storage": lambda work, profile: storage_fault(work, profile, slow=True),
     **KEEPALIVE_SCENARIOS,
     **CANARY_SCENARIOS,
+    **MONITORING_SCENARIOS,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tools.rehearsal.measure import Result
+from tools.rehearsal.monitoring import report_section
 from tools.rehearsal.scenarios import (
     CHECK,
     CLIENT_TIMEOUT,
@@ -82,6 +83,7 @@ def render(results: list[Result], profile: Profile, environment: dict[str, str])
         f"{profile.fault:.0f} s of fault, {profile.after_fault:.0f} s after. Latencies are "
         "measured from when a request was due, so a stalled client cannot hide a stall.",
     ]
+    lines += ["", *report_section()]
     lines += [
         "",
         "## What this does not show",
@@ -94,6 +96,8 @@ def render(results: list[Result], profile: Profile, environment: dict[str, str])
         "SIGTERM, replace a dead task) with the same ordering, not ECS's own timings.",
         "- SQLite with several instances on one file is a rehearsal set-up; production runs "
         "DynamoDB.",
+        "- The managed workspace's own ruler, alert manager and SNS are not here: Prometheus "
+        "and Alertmanager of the same major versions stand in, on scaled windows (table above).",
     ]
     for result in results:
         lines += ["", f"## {result.title}: {result.verdict}", "", result.story, ""]
