@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 
 from tools.bench.breakdown import ACCESS_LOG, LAYERS
-from tools.bench.harness import USER_PREFIX
+from tools.bench.harness import LUA, USER_PREFIX
+from tools.bench.report import ANALYSIS
 from tools.local.processes import username
 
 from hello_birthday.storage.sqlite import SQLiteRepository
@@ -41,3 +42,9 @@ def test_the_breakdown_measures_every_layer_once(tmp_path: Path) -> None:
     ][: len(LAYERS)]
     assert ACCESS_LOG in steps
     assert all(microseconds > 0 for microseconds in steps.values())
+
+
+def test_the_bench_finds_its_own_files() -> None:
+    # The wrk script and the hand-written analysis are read by path, not imported.
+    assert LUA.is_file()
+    assert ANALYSIS.is_file()

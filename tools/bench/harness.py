@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 ROOT = Path(__file__).resolve().parents[2]
-LUA = ROOT / "bench" / "wrk.lua"
+LUA = ROOT / "tools" / "bench" / "wrk.lua"
 USER_PREFIX = "bench"
 DATE_OF_BIRTH = "1990-05-17"
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tools.bench.__main__ import Footprint, Results, Run
     from tools.bench.harness import Load
 
-ANALYSIS = ROOT / "bench" / "analysis.md"
+ANALYSIS = ROOT / "tools" / "bench" / "analysis.md"
 MB = 1_000_000
 # us-east-1 list prices, as in docs/cost.md: a Fargate ARM task of 1 vCPU and 2 GB per hour,
 # and on-demand DynamoDB per million request units.
