@@ -261,3 +261,29 @@ def test_real_alertmanager_notifications_reach_the_recorder(tmp_path: Path) -> N
     finally:
         daemon.stop()
         recorder.stop()
+
+
+def test_the_metrics_missing_verdict_is_judged_from_its_record() -> None:
+    from tools.rehearsal.load import Outcome
+    from tools.rehearsal.measure import Timeline
+    from tools.rehearsal.scenarios import FULL
+    from tools.rehearsal.scenarios_monitoring import (
+        MISSING_ALERT,
+        MissingRun,
+        judge_alert_metrics_missing,
+        promised,
+    )
+
+    served = Outcome(0, "GET", "alice", None, 101.0, 101.01, 200, None, None, None, "s1")
+
+    def judged(at: float | None, notified: set[str], *, answered: bool = True) -> bool:
+        run = MissingRun("", [served] if answered else [], Timeline(), 100.0, at, notified)
+        return judge_alert_metrics_missing(run, FULL).passed
+
+    in_time = 100.0 + promised(MISSING_ALERT)
+    assert judged(in_time, {MISSING_ALERT})
+    assert not judged(None, set())
+    assert not judged(in_time + 1, {MISSING_ALERT})
+    assert not judged(in_time, {MISSING_ALERT, "HelloStorageErrors"})
+    # No answer recorded after the kill: the service was not shown to keep answering.
+    assert not judged(in_time, {MISSING_ALERT}, answered=False)

@@ -173,11 +173,6 @@ def judge_readback(result: Result, readback: Readback) -> None:
     )
 
 
-def check_readable(result: Result, url: str, outcomes: list[Outcome], where: str) -> None:
-    """Read back and judge at once, for scenarios that need nothing in between."""
-    judge_readback(result, read_back(url, outcomes, where))
-
-
 def exited_on_their_own(fleet: Fleet) -> list[str]:
     """Instances the rehearsal did not stop that no longer run (something else signalled them)."""
     return [i.name for i in fleet.instances if not alive(i.server.pid)]

@@ -1,4 +1,7 @@
-"""Hardening scenarios: a worker dies, or bodies stall, under load; the instance keeps serving."""
+"""Hardening scenarios: a worker dies, or bodies stall, under load; the instance keeps serving.
+
+Each is a run that records and a judge that decides, as in scenarios.py.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,14 @@ import os
 import signal
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from hello_birthday.settings import Settings
 from tools.local.processes import process_tree
 from tools.local.stalled import KINDS, StalledClients
 from tools.rehearsal.fleet import alive
+from tools.rehearsal.load import Outcome
 from tools.rehearsal.measure import (
     LoadProcess,
     Result,
@@ -27,21 +32,30 @@ from tools.rehearsal.scenarios import (
     CLIENT_TIMEOUT,
     Probe,
     Profile,
-    check_readable,
+    Readback,
     cluster,
+    judge_readback,
+    read_back,
 )
 
 
-def worker_crash(workdir: Path, profile: Profile) -> Result:
-    """kill -9 one granian worker of one instance under load; only its in-flight requests fail."""
-    result = Result(
-        "Worker crash (kill -9 one worker of an instance under load, SQLite)",
-        f"Two instances, two workers each, on one SQLite file; {profile.fault_rate:.0f} req/s, "
-        "50% PUT. One worker process of one instance is SIGKILLed, as an OOM kill or a crash "
-        "in a C extension would; nothing else is touched. granian replaces the worker, the "
-        "instance's other worker keeps serving, and the balancer never sees it unhealthy.",
-    )
-    began = time.monotonic()
+@dataclass
+class WorkerCrashRun:
+    """What killing one worker under load did and saw."""
+
+    outcomes: list[Outcome]
+    timeline: Timeline
+    probe: Probe
+    killed: float
+    workers_before: list[int]
+    workers_after: list[int]
+    supervisor_alive: bool
+    flips: list[tuple[float, str, str]]
+    readback: Readback
+
+
+def run_worker_crash(workdir: Path, profile: Profile) -> WorkerCrashRun:
+    """kill -9 one granian worker of one instance under load."""
     env = {"HELLO_SQLITE_PATH": str(workdir / "hello.sqlite3")}
     with cluster(workdir, env) as fleet:
         victim = fleet.instances[0]
@@ -67,15 +81,39 @@ def worker_crash(workdir: Path, profile: Profile) -> Result:
             outcomes = load.finish()
             workers_after = process_tree(victim.server.pid).get(granian, [])
         supervisor_alive = alive(victim.server.pid)
-        check_readable(result, fleet.balancer.url, outcomes, "through the balancer")
+        readback = read_back(fleet.balancer.url, outcomes, "through the balancer")
         flips = fleet.balancer.verdicts(killed, float("inf"))
-    result.timeline = timeline.relative()
-    failed = [o for o in outcomes if o.failed]
-    healthz = probe.statuses("/healthz", killed, float("inf"))
-    result.number("answers", describe(outcomes))
+    return WorkerCrashRun(
+        outcomes,
+        timeline,
+        probe,
+        killed,
+        workers_before,
+        workers_after,
+        supervisor_alive,
+        flips,
+        readback,
+    )
+
+
+def judge_worker_crash(run: WorkerCrashRun, profile: Profile) -> Result:
+    """Only the dead worker's in-flight requests fail; the instance never stops serving."""
+    result = Result(
+        "Worker crash (kill -9 one worker of an instance under load, SQLite)",
+        f"Two instances, two workers each, on one SQLite file; {profile.fault_rate:.0f} req/s, "
+        "50% PUT. One worker process of one instance is SIGKILLed, as an OOM kill or a crash "
+        "in a C extension would; nothing else is touched. granian replaces the worker, the "
+        "instance's other worker keeps serving, and the balancer never sees it unhealthy.",
+    )
+    judge_readback(result, run.readback)
+    result.timeline = run.timeline.relative()
+    before, after = run.workers_before, run.workers_after
+    failed = [o for o in run.outcomes if o.failed]
+    healthz = run.probe.statuses("/healthz", run.killed, float("inf"))
+    result.number("answers", describe(run.outcomes))
     result.number("failed requests (5xx, refused, reset, timeout)", describe(failed) or "0")
     result.number("direct /healthz on the instance after the kill", str(dict(healthz)))
-    result.number("workers before / after", f"{workers_before} / {workers_after}")
+    result.number("workers before / after", f"{before} / {after}")
     result.expect(
         "the instance never stopped listening: every direct /healthz after the kill is 200",
         bool(healthz) and set(healthz) == {200},
@@ -83,10 +121,8 @@ def worker_crash(workdir: Path, profile: Profile) -> Result:
     )
     result.expect(
         "the supervisor still runs and the dead worker was replaced",
-        supervisor_alive
-        and len(workers_after) == len(workers_before)
-        and workers_before[0] not in workers_after,
-        f"supervisor alive: {supervisor_alive}; workers {workers_before} -> {workers_after}",
+        run.supervisor_alive and len(after) == len(before) and before[0] not in after,
+        f"supervisor alive: {run.supervisor_alive}; workers {before} -> {after}",
     )
     # The dead worker's own in-flight requests are all that may fail: at this rate and these
     # latencies a handful; a server that stopped would fail hundreds.
@@ -95,7 +131,14 @@ def worker_crash(workdir: Path, profile: Profile) -> Result:
         len(failed) <= 10,
         describe(failed) if failed else "0",
     )
-    result.expect("the balancer never marked the instance down", not flips, str(flips))
+    result.expect("the balancer never marked the instance down", not run.flips, str(run.flips))
+    return result
+
+
+def worker_crash(workdir: Path, profile: Profile) -> Result:
+    """Run the worker crash, then judge it."""
+    began = time.monotonic()
+    result = judge_worker_crash(run_worker_crash(workdir, profile), profile)
     result.seconds = time.monotonic() - began
     return result
 
@@ -106,19 +149,23 @@ _STALLS_PER_KIND = 50
 _HTTP1_KINDS = tuple(kind for kind in KINDS if kind != "http2-stalled")
 
 
-def stalled_bodies(workdir: Path, profile: Profile) -> Result:
-    """Waves of clients that never finish their bodies; /healthz and the load keep being served."""
-    result = Result(
-        "Stalled bodies (hundreds of PUTs that never finish their body, SQLite)",
-        f"Two instances, two workers of four threads each, on one SQLite file; "
-        f"{profile.fault_rate:.0f} req/s, 50% PUT, through the balancer. Meanwhile wave after "
-        f"wave of {_STALLS_PER_KIND} clients of each kind declare a body and stall: a "
-        "Content-Length larger than what they send, an unfinished chunked body, "
-        "`Expect: 100-continue` then nothing (these through the balancer, as an ALB forwards "
-        "them) and a stalled HTTP/2 upload straight to one instance. Before the RSGI front, 8 "
-        "of them held every thread of an instance and its /healthz failed.",
-    )
-    began = time.monotonic()
+@dataclass
+class StalledRun:
+    """What the waves of stalled clients met, and how the load and the probes fared meanwhile."""
+
+    outcomes: list[Outcome]
+    timeline: Timeline
+    probe: Probe
+    first: float
+    last: float
+    stalls: Counter[tuple[str, str]]
+    slowest_stall: float
+    flips: list[tuple[float, str, str]]
+    readback: Readback
+
+
+def run_stalled_bodies(workdir: Path, profile: Profile) -> StalledRun:
+    """Waves of clients that never finish their bodies, under load through the balancer."""
     env = {"HELLO_SQLITE_PATH": str(workdir / "hello.sqlite3")}
     with cluster(workdir, env) as fleet:
         victim = fleet.instances[0]
@@ -156,13 +203,32 @@ def stalled_bodies(workdir: Path, profile: Profile) -> Result:
                 waves += 1
             last = timeline.mark(f"{waves} waves of stalled clients answered")
             outcomes = load.finish()
-        check_readable(result, fleet.balancer.url, outcomes, "through the balancer")
+        readback = read_back(fleet.balancer.url, outcomes, "through the balancer")
         flips = fleet.balancer.verdicts(first, float("inf"))
-    result.timeline = timeline.relative()
+    return StalledRun(
+        outcomes, timeline, probe, first, last, stalls, slowest_stall, flips, readback
+    )
+
+
+def judge_stalled_bodies(run: StalledRun, profile: Profile) -> Result:
+    """Every stalled client meets the deadline; /healthz and the load keep being served."""
+    result = Result(
+        "Stalled bodies (hundreds of PUTs that never finish their body, SQLite)",
+        f"Two instances, two workers of four threads each, on one SQLite file; "
+        f"{profile.fault_rate:.0f} req/s, 50% PUT, through the balancer. Meanwhile wave after "
+        f"wave of {_STALLS_PER_KIND} clients of each kind declare a body and stall: a "
+        "Content-Length larger than what they send, an unfinished chunked body, "
+        "`Expect: 100-continue` then nothing (these through the balancer, as an ALB forwards "
+        "them) and a stalled HTTP/2 upload straight to one instance. Before the RSGI front, 8 "
+        "of them held every thread of an instance and its /healthz failed.",
+    )
+    judge_readback(result, run.readback)
+    result.timeline = run.timeline.relative()
+    outcomes, probe, stalls, slowest_stall = run.outcomes, run.probe, run.stalls, run.slowest_stall
     failed = [o for o in outcomes if o.failed]
-    during = [o for o in between(outcomes, first, last) if succeeded(o)]
-    healthz = probe.statuses("/healthz", first, last)
-    slowest_healthz = probe.slowest("/healthz", first, last)
+    during = [o for o in between(outcomes, run.first, run.last) if succeeded(o)]
+    healthz = probe.statuses("/healthz", run.first, run.last)
+    slowest_healthz = probe.slowest("/healthz", run.first, run.last)
     p99 = percentile((o.latency for o in during), 0.99) if during else float("inf")
     result.number("answers", describe(outcomes))
     result.number("failed requests (5xx, refused, reset, timeout)", describe(failed) or "0")
@@ -193,7 +259,14 @@ def stalled_bodies(workdir: Path, profile: Profile) -> Result:
         p99 < _BODY_TIMEOUT,
         ms(p99),
     )
-    result.expect("the balancer never marked an instance down", not flips, str(flips))
+    result.expect("the balancer never marked an instance down", not run.flips, str(run.flips))
+    return result
+
+
+def stalled_bodies(workdir: Path, profile: Profile) -> Result:
+    """Run the stalled bodies, then judge them."""
+    began = time.monotonic()
+    result = judge_stalled_bodies(run_stalled_bodies(workdir, profile), profile)
     result.seconds = time.monotonic() - began
     return result
 

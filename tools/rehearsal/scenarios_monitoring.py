@@ -7,12 +7,14 @@ import contextlib
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tools.rehearsal.fleet import Fleet
+from tools.rehearsal.load import Outcome
 from tools.rehearsal.measure import LoadProcess, Result, Timeline, describe, succeeded
 from tools.rehearsal.monitoring import (
     ALERTMANAGER,
@@ -20,6 +22,7 @@ from tools.rehearsal.monitoring import (
     RULES,
     WINDOW_SCALE,
     Monitoring,
+    WebhookRecorder,
     duration_ms,
 )
 from tools.rehearsal.scenarios import (
@@ -134,19 +137,25 @@ def _version() -> str:
     return first.split()[2] if first else "?"
 
 
-def alert_storage_outage(workdir: Path, profile: Profile) -> Result:
-    """dynalite stopped under load: the availability burn and storage errors page, then clear."""
-    result = Result(
-        "Alert on a storage outage (dynalite stopped)",
-        f"Two instances on dynalite; {profile.fault_rate:.0f} req/s, 50% PUT. dynalite is "
-        "stopped until the alert manager has notified both "
-        f"{' and '.join(OUTAGE_ALERTS)}, then started again; the rehearsal waits for both to "
-        "be notified resolved.",
-    )
-    began = time.monotonic()
+@dataclass
+class OutageRun:
+    """What the storage outage under watch did and what the alert manager sent."""
+
+    story_suffix: str
+    outcomes: list[Outcome]
+    timeline: Timeline
+    fault_start: float
+    fault_end: float
+    # When each outage alert was notified firing, then resolved (None: never, in its bound).
+    fired: dict[str, float | None]
+    resolved: dict[str, float | None]
+    webhook: WebhookRecorder
+
+
+def run_alert_storage_outage(workdir: Path, profile: Profile) -> OutageRun:
+    """dynalite stopped under load until both outage alerts fire, then started again."""
     with contextlib.ExitStack() as stack:
         monitoring = stack.enter_context(Monitoring(workdir))
-        result.story += _story_suffix(monitoring)
         db = stack.enter_context(dynalite(workdir))
         env = db.environment(TABLE) | {"HELLO_STORAGE_TIMEOUT": str(STORAGE_TIMEOUT)}
         fleet = stack.enter_context(watched_cluster(workdir, env, monitoring))
@@ -166,55 +175,86 @@ def alert_storage_outage(workdir: Path, profile: Profile) -> Result:
         time.sleep(monitoring.scaled_seconds("5m"))
         db.stop()
         fault_start = timeline.mark("dynalite stopped")
-        bounds = {name: promised(name) for name in OUTAGE_ALERTS}
         fired = {
-            name: _notified(monitoring, timeline, name, fault_start, 2 * bounds[name])
+            name: _notified(monitoring, timeline, name, fault_start, 2 * promised(name))
             for name in OUTAGE_ALERTS
         }
         db.start()
         fault_end = timeline.mark("dynalite answering again")
-        resolve_bound = duration_ms(RESOLVED_WITHIN) * float(WINDOW_SCALE) / 1000
         resolved = {
-            name: _notified(monitoring, timeline, name, fault_end, 2 * resolve_bound, "resolved")
+            name: _notified(monitoring, timeline, name, fault_end, 2 * _resolve_bound(), "resolved")
             for name in OUTAGE_ALERTS
         }
         load.stop()
         outcomes = load.finish()
-        notifications = list(monitoring.webhook.notifications)
-    result.timeline = timeline.relative()
-    during = [o for o in outcomes if fault_start <= o.due < fault_end]
+    return OutageRun(
+        _story_suffix(monitoring),
+        outcomes,
+        timeline,
+        fault_start,
+        fault_end,
+        fired,
+        resolved,
+        monitoring.webhook,
+    )
+
+
+def _resolve_bound() -> float:
+    return duration_ms(RESOLVED_WITHIN) * float(WINDOW_SCALE) / 1000
+
+
+def judge_alert_storage_outage(run: OutageRun, profile: Profile) -> Result:
+    """The symptom and the cause page in time, nothing else does, and both clear."""
+    result = Result(
+        "Alert on a storage outage (dynalite stopped)",
+        f"Two instances on dynalite; {profile.fault_rate:.0f} req/s, 50% PUT. dynalite is "
+        "stopped until the alert manager has notified both "
+        f"{' and '.join(OUTAGE_ALERTS)}, then started again; the rehearsal waits for both to "
+        "be notified resolved." + run.story_suffix,
+    )
+    fault_start, fault_end, webhook = run.fault_start, run.fault_end, run.webhook
+    result.timeline = run.timeline.relative()
+    during = [o for o in run.outcomes if fault_start <= o.due < fault_end]
     result.number("answers while storage was down", describe(during))
     result.number(
         "alerts notified firing during the outage",
-        ", ".join(sorted(monitoring.webhook.alertnames(fault_start, fault_end))) or "none",
+        ", ".join(sorted(webhook.alertnames(fault_start, fault_end))) or "none",
     )
-    result.number("notifications received", len(notifications))
-    before = monitoring.webhook.alertnames(0, fault_start)
+    result.number("notifications received", len(webhook.notifications))
+    before = webhook.alertnames(0, fault_start)
     result.expect(
         "no notification before the outage", not before, ", ".join(sorted(before)) or "none"
     )
     for name in OUTAGE_ALERTS:
-        bound = bounds[name]
-        at = fired[name]
+        bound = promised(name)
+        at = run.fired[name]
         result.expect(
             f"{name} notified within {production(bound)} of the outage's start "
             f"(its `for` is {_rules()[name].get('for', '0s')})",
             at is not None and at - fault_start <= bound,
             "never" if at is None else f"after {production(at - fault_start)}",
         )
-    wrong = monitoring.webhook.alertnames(fault_start, float("inf")) & set(WRONG_FOR_OUTAGE)
+    wrong = webhook.alertnames(fault_start, float("inf")) & set(WRONG_FOR_OUTAGE)
     result.expect(
         "no alert that points elsewhere (" + ", ".join(WRONG_FOR_OUTAGE) + ")",
         not wrong,
         ", ".join(sorted(wrong)) or "none",
     )
+    resolve_bound = _resolve_bound()
     for name in OUTAGE_ALERTS:
-        at = resolved[name]
+        at = run.resolved[name]
         result.expect(
             f"{name} notified resolved within {production(resolve_bound)} of storage being back",
             at is not None and at - fault_end <= resolve_bound,
             "never" if at is None else f"after {production(at - fault_end)}",
         )
+    return result
+
+
+def alert_storage_outage(workdir: Path, profile: Profile) -> Result:
+    """Run the storage outage under watch, then judge what was notified."""
+    began = time.monotonic()
+    result = judge_alert_storage_outage(run_alert_storage_outage(workdir, profile), profile)
     result.seconds = time.monotonic() - began
     return result
 
@@ -234,22 +274,28 @@ def _notified(
     return at
 
 
-def alert_clean_roll(workdir: Path, profile: Profile) -> Result:
-    """A rolling deploy under load with collectors coming and going: no alert, not even pending."""
-    result = Result(
-        "No alert on a clean rolling deploy",
-        f"Two instances on SQLite; {profile.rate:.0f} req/s, 50% PUT. Each instance is "
-        "replaced in turn as in the rolling-deployment scenario; the new task's collector "
-        "starts with it, the old task's stops once the old instance has exited, as ECS stops "
-        "a task's containers. The rehearsal then waits as long as a sample takes to reach an "
-        "evaluation and the alert manager, so anything the roll caused would show as a "
-        "pending alert at least.",
-    )
-    began = time.monotonic()
+@dataclass
+class CleanRollRun:
+    """What a rolling deploy under watch did, and every alert state the evaluator held."""
+
+    story_suffix: str
+    outcomes: list[Outcome]
+    timeline: Timeline
+    roll_start: float
+    roll_end: float
+    watch_after: float
+    tasks: list[str]
+    seen_tasks: set[str]
+    states: list[dict[str, Any]]
+    ratio_samples: list[dict[str, Any]]
+    notified: set[str]
+
+
+def run_alert_clean_roll(workdir: Path, profile: Profile) -> CleanRollRun:
+    """Replace each instance in turn under load, its collector with it, then keep watching."""
     env = {"HELLO_SQLITE_PATH": str(workdir / "hello.sqlite3")}
     with contextlib.ExitStack() as stack:
         monitoring = stack.enter_context(Monitoring(workdir))
-        result.story += _story_suffix(monitoring)
         fleet = stack.enter_context(watched_cluster(workdir, env, monitoring))
         load = LoadProcess(
             fleet.balancer.url,
@@ -294,14 +340,41 @@ def alert_clean_roll(workdir: Path, profile: Profile) -> Result:
             f"count_over_time(slo:hello_http_requests:error_ratio_rate5m[{run:.0f}s])"
         )
         notified = monitoring.webhook.alertnames()
-    result.timeline = timeline.relative()
-    failed = [o for o in outcomes if not succeeded(o)]
-    result.number("answers", describe(outcomes))
-    result.number("roll took", f"{roll_end - roll_start:.1f} s")
-    result.number("watched after the roll", production(watch_after))
+    return CleanRollRun(
+        _story_suffix(monitoring),
+        outcomes,
+        timeline,
+        roll_start,
+        roll_end,
+        watch_after,
+        tasks,
+        seen_tasks,
+        states,
+        ratio_samples,
+        notified,
+    )
+
+
+def judge_alert_clean_roll(run: CleanRollRun, profile: Profile) -> Result:
+    """Every task watched, the roll clean, and no alert, not even pending."""
+    result = Result(
+        "No alert on a clean rolling deploy",
+        f"Two instances on SQLite; {profile.rate:.0f} req/s, 50% PUT. Each instance is "
+        "replaced in turn as in the rolling-deployment scenario; the new task's collector "
+        "starts with it, the old task's stops once the old instance has exited, as ECS stops "
+        "a task's containers. The rehearsal then waits as long as a sample takes to reach an "
+        "evaluation and the alert manager, so anything the roll caused would show as a "
+        "pending alert at least." + run.story_suffix,
+    )
+    result.timeline = run.timeline.relative()
+    tasks, seen_tasks, states = run.tasks, run.seen_tasks, run.states
+    failed = [o for o in run.outcomes if not succeeded(o)]
+    result.number("answers", describe(run.outcomes))
+    result.number("roll took", f"{run.roll_end - run.roll_start:.1f} s")
+    result.number("watched after the roll", production(run.watch_after))
     result.number(
         "availability SLI evaluations in the workspace during the run",
-        ratio_samples[0]["value"][1] if ratio_samples else "0",
+        run.ratio_samples[0]["value"][1] if run.ratio_samples else "0",
     )
     result.expect(
         "the pipeline watched every task, old and new (a successful scrape from each reached "
@@ -318,23 +391,35 @@ def alert_clean_roll(workdir: Path, profile: Profile) -> Result:
         ", ".join(f"{s['metric']['alertname']} {s['metric']['alertstate']}" for s in states)
         or "none",
     )
-    result.expect("no notification", not notified, ", ".join(sorted(notified)) or "none")
+    result.expect("no notification", not run.notified, ", ".join(sorted(run.notified)) or "none")
+    return result
+
+
+def alert_clean_roll(workdir: Path, profile: Profile) -> Result:
+    """Run a rolling deploy under watch, then judge what the alerting made of it."""
+    began = time.monotonic()
+    result = judge_alert_clean_roll(run_alert_clean_roll(workdir, profile), profile)
     result.seconds = time.monotonic() - began
     return result
 
 
-def alert_metrics_missing(workdir: Path, profile: Profile) -> Result:
-    """Every collector killed: the service keeps answering and HelloMetricsMissing pages."""
-    result = Result(
-        "Alert on silenced collectors (metrics missing)",
-        f"Two instances on SQLite; {profile.fault_rate:.0f} req/s, 50% PUT. Both collectors "
-        "are SIGKILLed, as an OOM kill would end them; the instances are not touched.",
-    )
-    began = time.monotonic()
+@dataclass
+class MissingRun:
+    """What the service and the alert manager did once every collector was killed."""
+
+    story_suffix: str
+    outcomes: list[Outcome]
+    timeline: Timeline
+    silenced: float
+    at: float | None
+    notified: set[str]
+
+
+def run_alert_metrics_missing(workdir: Path, profile: Profile) -> MissingRun:
+    """SIGKILL every collector under load and wait for the absence alert."""
     env = {"HELLO_SQLITE_PATH": str(workdir / "hello.sqlite3")}
     with contextlib.ExitStack() as stack:
         monitoring = stack.enter_context(Monitoring(workdir))
-        result.story += _story_suffix(monitoring)
         fleet = stack.enter_context(watched_cluster(workdir, env, monitoring))
         load = LoadProcess(
             fleet.balancer.url,
@@ -352,14 +437,26 @@ def alert_metrics_missing(workdir: Path, profile: Profile) -> Result:
         silenced = timeline.mark("every collector SIGKILLed")
         for collector in monitoring.collectors.values():
             collector.kill()
-        window = _rules()[MISSING_ALERT]["expr"].split("[", 1)[1].split("]", 1)[0]
-        bound = promised(MISSING_ALERT)
-        at = _notified(monitoring, timeline, MISSING_ALERT, silenced, 2 * bound)
+        at = _notified(monitoring, timeline, MISSING_ALERT, silenced, 2 * promised(MISSING_ALERT))
         load.stop()
         outcomes = load.finish()
         notified = monitoring.webhook.alertnames()
-    result.timeline = timeline.relative()
-    after = [o for o in outcomes if o.due >= silenced]
+    return MissingRun(_story_suffix(monitoring), outcomes, timeline, silenced, at, notified)
+
+
+def judge_alert_metrics_missing(run: MissingRun, profile: Profile) -> Result:
+    """The absence alert pages in time, alone, and the service never noticed."""
+    result = Result(
+        "Alert on silenced collectors (metrics missing)",
+        f"Two instances on SQLite; {profile.fault_rate:.0f} req/s, 50% PUT. Both collectors "
+        "are SIGKILLed, as an OOM kill would end them; the instances are not touched."
+        + run.story_suffix,
+    )
+    result.timeline = run.timeline.relative()
+    window = _rules()[MISSING_ALERT]["expr"].split("[", 1)[1].split("]", 1)[0]
+    bound = promised(MISSING_ALERT)
+    at, silenced = run.at, run.silenced
+    after = [o for o in run.outcomes if o.due >= silenced]
     result.number("answers after the collectors died", describe(after))
     result.expect(
         f"{MISSING_ALERT} notified within {production(bound)} of the collectors dying "
@@ -369,14 +466,21 @@ def alert_metrics_missing(workdir: Path, profile: Profile) -> Result:
     )
     result.expect(
         "no other alert notified",
-        notified <= {MISSING_ALERT},
-        ", ".join(sorted(notified)) or "none",
+        run.notified <= {MISSING_ALERT},
+        ", ".join(sorted(run.notified)) or "none",
     )
     result.expect(
         "the service kept answering without its collectors: every answer 204 / 200",
         bool(after) and all(succeeded(o) for o in after),
         describe(after),
     )
+    return result
+
+
+def alert_metrics_missing(workdir: Path, profile: Profile) -> Result:
+    """Run the silenced collectors, then judge what was notified."""
+    began = time.monotonic()
+    result = judge_alert_metrics_missing(run_alert_metrics_missing(workdir, profile), profile)
     result.seconds = time.monotonic() - began
     return result
 
