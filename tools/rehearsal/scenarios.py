@@ -109,6 +109,24 @@ CI = Profile(
 )
 
 
+def start_load(
+    url: str, workdir: Path, *, rate: float, duration: float, put_share: float, prefix: str
+) -> tuple[LoadProcess, Timeline]:
+    """The load, from a process of its own, and a timeline that counts from its start."""
+    load = LoadProcess(
+        url,
+        workdir / "outcomes.jsonl",
+        rate=rate,
+        duration=duration,
+        put_share=put_share,
+        prefix=prefix,
+        timeout=CLIENT_TIMEOUT,
+    )
+    timeline = Timeline()
+    timeline.origin = load.started
+    return load, timeline
+
+
 def base_env(workdir: Path) -> dict[str, str]:
     """What every instance gets besides its storage."""
     return {
@@ -237,18 +255,15 @@ def run_roll(workdir: Path, profile: Profile, engine: str, *, graceful: bool) ->
             env["HELLO_SQLITE_PATH"] = str(workdir / "hello.sqlite3")
         fleet = stack.enter_context(cluster(workdir, env))
         balancer = fleet.balancer
-        timeline = Timeline()
         duration = profile.baseline + profile.roll_budget
-        load = LoadProcess(
+        load, timeline = start_load(
             balancer.url,
-            workdir / "outcomes.jsonl",
+            workdir,
             rate=rate,
             duration=duration,
             put_share=0.5,
             prefix=f"roll{engine}{'' if graceful else 'broken'}",
-            timeout=CLIENT_TIMEOUT,
         )
-        timeline.origin = load.started
         time.sleep(profile.baseline)
         roll_start = timeline.mark("roll starts")
         exits = []
@@ -464,18 +479,15 @@ def run_storage_fault(workdir: Path, profile: Profile, *, slow: bool) -> FaultRu
         fleet = stack.enter_context(cluster(workdir, env))
         pids = {i.name: i.server.pid for i in fleet.instances}
         probe = stack.enter_context(Probe(list(fleet.instances)))
-        timeline = Timeline()
         duration = profile.before_fault + profile.fault + profile.after_fault
-        load = LoadProcess(
+        load, timeline = start_load(
             fleet.balancer.url,
-            workdir / "outcomes.jsonl",
+            workdir,
             rate=profile.fault_rate,
             duration=duration,
             put_share=0.5,
             prefix="slow" if slow else "outage",
-            timeout=CLIENT_TIMEOUT,
         )
-        timeline.origin = load.started
         time.sleep(profile.before_fault)
         if proxy is not None:
             proxy.delay = 2.0
@@ -630,18 +642,15 @@ def run_crash(workdir: Path, profile: Profile) -> CrashRun:
     env = {"HELLO_SQLITE_PATH": str(database)}
     with cluster(workdir, env) as fleet:
         balancer = fleet.balancer
-        timeline = Timeline()
         duration = profile.before_fault + profile.fault + profile.after_fault
-        load = LoadProcess(
+        load, timeline = start_load(
             balancer.url,
-            workdir / "outcomes.jsonl",
+            workdir,
             rate=profile.fault_rate,
             duration=duration,
             put_share=0.9,
             prefix="crash",
-            timeout=CLIENT_TIMEOUT,
         )
-        timeline.origin = load.started
         time.sleep(profile.before_fault)
         victim = fleet.instances[0]
         killed = timeline.mark(f"kill -9 {victim.name} ({victim.slot})")

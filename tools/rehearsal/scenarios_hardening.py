@@ -18,7 +18,6 @@ from tools.local.stalled import KINDS, StalledClients
 from tools.rehearsal.fleet import alive
 from tools.rehearsal.load import Outcome
 from tools.rehearsal.measure import (
-    LoadProcess,
     Result,
     Timeline,
     between,
@@ -36,6 +35,7 @@ from tools.rehearsal.scenarios import (
     cluster,
     judge_readback,
     read_back,
+    start_load,
 )
 
 
@@ -63,18 +63,15 @@ def run_worker_crash(workdir: Path, profile: Profile) -> WorkerCrashRun:
         (granian,) = tree[victim.server.pid]
         workers_before = tree[granian]
         with Probe([victim]) as probe:
-            timeline = Timeline()
             duration = profile.before_fault + profile.fault + profile.after_fault
-            load = LoadProcess(
+            load, timeline = start_load(
                 fleet.balancer.url,
-                workdir / "outcomes.jsonl",
+                workdir,
                 rate=profile.fault_rate,
                 duration=duration,
                 put_share=0.5,
                 prefix="workercrash",
-                timeout=CLIENT_TIMEOUT,
             )
-            timeline.origin = load.started
             time.sleep(profile.before_fault)
             killed = timeline.mark(f"kill -9 worker {workers_before[0]} of {victim.name}")
             os.kill(workers_before[0], signal.SIGKILL)
@@ -171,18 +168,15 @@ def run_stalled_bodies(workdir: Path, profile: Profile) -> StalledRun:
         victim = fleet.instances[0]
         balancer_port = int(fleet.balancer.url.rsplit(":", 1)[1])
         with Probe(fleet.instances) as probe:
-            timeline = Timeline()
             duration = profile.before_fault + profile.fault + profile.after_fault
-            load = LoadProcess(
+            load, timeline = start_load(
                 fleet.balancer.url,
-                workdir / "outcomes.jsonl",
+                workdir,
                 rate=profile.fault_rate,
                 duration=duration,
                 put_share=0.5,
                 prefix="stalled",
-                timeout=CLIENT_TIMEOUT,
             )
-            timeline.origin = load.started
             time.sleep(profile.before_fault)
             first = timeline.mark(f"stalled clients start, {_STALLS_PER_KIND} of each kind a wave")
             stalls: Counter[tuple[str, str]] = Counter()

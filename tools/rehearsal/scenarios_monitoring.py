@@ -15,7 +15,7 @@ import yaml
 
 from tools.rehearsal.fleet import Fleet
 from tools.rehearsal.load import Outcome
-from tools.rehearsal.measure import LoadProcess, Result, Timeline, describe, succeeded
+from tools.rehearsal.measure import Result, Timeline, describe, succeeded
 from tools.rehearsal.monitoring import (
     ALERTMANAGER,
     COLLECTOR,
@@ -26,12 +26,12 @@ from tools.rehearsal.monitoring import (
     duration_ms,
 )
 from tools.rehearsal.scenarios import (
-    CLIENT_TIMEOUT,
     STORAGE_TIMEOUT,
     TABLE,
     Profile,
     cluster,
     dynalite,
+    start_load,
 )
 
 # What a storage outage must page with: the users' symptom and its cause.
@@ -159,18 +159,15 @@ def run_alert_storage_outage(workdir: Path, profile: Profile) -> OutageRun:
         db = stack.enter_context(dynalite(workdir))
         env = db.environment(TABLE) | {"HELLO_STORAGE_TIMEOUT": str(STORAGE_TIMEOUT)}
         fleet = stack.enter_context(watched_cluster(workdir, env, monitoring))
-        load = LoadProcess(
+        load, timeline = start_load(
             fleet.balancer.url,
-            workdir / "outcomes.jsonl",
+            workdir,
             rate=profile.fault_rate,
             duration=LONGEST_LOAD,
             put_share=0.5,
             prefix="alertoutage",
-            timeout=CLIENT_TIMEOUT,
         )
         stack.callback(load.stop)
-        timeline = Timeline()
-        timeline.origin = load.started
         # Healthy traffic across the shortest window first, so the burn is judged on a mix.
         time.sleep(monitoring.scaled_seconds("5m"))
         db.stop()
@@ -297,18 +294,15 @@ def run_alert_clean_roll(workdir: Path, profile: Profile) -> CleanRollRun:
     with contextlib.ExitStack() as stack:
         monitoring = stack.enter_context(Monitoring(workdir))
         fleet = stack.enter_context(watched_cluster(workdir, env, monitoring))
-        load = LoadProcess(
+        load, timeline = start_load(
             fleet.balancer.url,
-            workdir / "outcomes.jsonl",
+            workdir,
             rate=profile.rate,
             duration=LONGEST_LOAD,
             put_share=0.5,
             prefix="alertroll",
-            timeout=CLIENT_TIMEOUT,
         )
         stack.callback(load.stop)
-        timeline = Timeline()
-        timeline.origin = load.started
         time.sleep(monitoring.scaled_seconds("5m"))
         roll_start = timeline.mark("roll starts")
         tasks = [i.name for i in fleet.instances]
@@ -421,18 +415,15 @@ def run_alert_metrics_missing(workdir: Path, profile: Profile) -> MissingRun:
     with contextlib.ExitStack() as stack:
         monitoring = stack.enter_context(Monitoring(workdir))
         fleet = stack.enter_context(watched_cluster(workdir, env, monitoring))
-        load = LoadProcess(
+        load, timeline = start_load(
             fleet.balancer.url,
-            workdir / "outcomes.jsonl",
+            workdir,
             rate=profile.fault_rate,
             duration=LONGEST_LOAD,
             put_share=0.5,
             prefix="alertmissing",
-            timeout=CLIENT_TIMEOUT,
         )
         stack.callback(load.stop)
-        timeline = Timeline()
-        timeline.origin = load.started
         time.sleep(monitoring.scaled_seconds("5m"))
         silenced = timeline.mark("every collector SIGKILLed")
         for collector in monitoring.collectors.values():
