@@ -19,6 +19,7 @@ import pytest
 from tools.local.dynalite import Dynalite
 from tools.local.server import ROOT, Reply, ServerProcess, request
 
+from hello_birthday.observability.tally import PUBLISH_SECONDS
 from tests.e2e.conftest import StartServer
 
 JSON = {"Content-Type": "application/json"}
@@ -63,7 +64,12 @@ def test_metrics_add_up_across_workers(start_server: StartServer) -> None:
         statuses = list(pool.map(lambda _: request(server.url + "/healthz").status, range(200)))
     assert statuses == [200] * 200
     labels = 'method="GET",route="/healthz",status="200"'
-    assert metric(server.url, "hello_http_requests_total", labels) == 200
+    # The worker answering the scrape publishes first; the other within PUBLISH_SECONDS.
+    deadline = time.monotonic() + 20 * PUBLISH_SECONDS
+    while (counted := metric(server.url, "hello_http_requests_total", labels)) < 200:
+        assert time.monotonic() < deadline, f"{counted} of 200 requests counted"
+        time.sleep(PUBLISH_SECONDS / 2)
+    assert counted == 200
 
 
 def test_every_log_line_is_json_with_request_ids(start_server: StartServer) -> None:

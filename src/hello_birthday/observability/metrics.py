@@ -13,6 +13,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from hello_birthday.observability.tally import Tally
+
 # 0.3 is the latency SLO's threshold (docs/slo.md): the alerts count requests at or under it.
 _LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0,
@@ -85,8 +87,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        # The request path counts into this; it publishes to the instruments above.
+        self.tally = Tally(
+            requests=self.requests,
+            latency=self.latency,
+            in_flight=self.in_flight,
+            storage_latency=self.storage_latency,
+            bounds=_LATENCY_BUCKETS,
+        )
+
     def exposition(self) -> bytes:
         """The text format, merged across worker processes when there are several."""
+        self.tally.publish()
         if self.multiprocess_dir is None:
             return generate_latest(self.registry)
         merged = CollectorRegistry()

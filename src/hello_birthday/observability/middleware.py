@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from flask import Request
-from prometheus_client import Counter, Histogram
 from werkzeug.routing import Rule
 
 from hello_birthday.observability.access_log import AccessLog
@@ -37,11 +36,8 @@ class ObservedApp:
     def __init__(self, app: WSGIApplication, metrics: Metrics) -> None:
         # Public so a measurement can call the app without this layer (tools/bench/breakdown.py).
         self.wrapped = app
-        self._metrics = metrics
+        self._tally = metrics.tally
         self._access_log = AccessLog()
-        # Children by label values, resolved once: labels() validates and locks on every call.
-        self._counted: dict[tuple[str, str, str], Counter] = {}
-        self._timed: dict[tuple[str, str], Histogram] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         offered = environ.get("HTTP_X_REQUEST_ID")
@@ -66,24 +62,16 @@ class ObservedApp:
             return start_response(status_line, headers, exc_info)
 
         started = time.perf_counter()
-        self._metrics.in_flight.inc()
+        tally = self._tally
+        tally.request_started()
         try:
             return self.wrapped(environ, tagged_start_response)
         finally:
             elapsed = time.perf_counter() - started
-            self._metrics.in_flight.dec()
             method = environ.get("REQUEST_METHOD", "")
             method = method if method in _KNOWN_METHODS else "OTHER"
             route = environ.get(ROUTE_ENVIRON_KEY, UNMATCHED_ROUTE)
-            counted = self._counted.get((method, route, status))
-            if counted is None:
-                counted = self._metrics.requests.labels(method, route, status)
-                self._counted[method, route, status] = counted
-            counted.inc()
-            timed = self._timed.get((method, route))
-            if timed is None:
-                timed = self._timed[method, route] = self._metrics.latency.labels(method, route)
-            timed.observe(elapsed)
+            tally.request_finished(method, route, status, elapsed)
             trace_id = environ.get("HTTP_X_AMZN_TRACE_ID")
             if trace_id is not None and not _SANE_TRACE_ID.fullmatch(trace_id):
                 trace_id = None

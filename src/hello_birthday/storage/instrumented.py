@@ -21,8 +21,11 @@ class InstrumentedRepository:
     def __init__(self, inner: Repository, metrics: Metrics) -> None:
         self.engine = inner.engine
         self._inner = inner
+        self._tally = metrics.tally
+        for operation in _OPERATIONS:
+            # Every operation's series exists from the start, at zero, before its first call.
+            metrics.storage_latency.labels(inner.engine, operation)
         # Children resolved once: looking labels up on every call is measurable on the hot path.
-        self._latency = {op: metrics.storage_latency.labels(inner.engine, op) for op in _OPERATIONS}
         self._errors = {op: metrics.storage_errors.labels(inner.engine, op) for op in _OPERATIONS}
 
     def save(self, key: str, born: date) -> None:
@@ -48,4 +51,4 @@ class InstrumentedRepository:
             self._errors[operation].inc()
             raise
         finally:
-            self._latency[operation].observe(time.perf_counter() - started)
+            self._tally.storage_call(self.engine, operation, time.perf_counter() - started)
