@@ -16,6 +16,9 @@ from hello_birthday.services import services
 from hello_birthday.storage import Repository, StorageUnavailable
 
 bp = Blueprint("ops", __name__)
+# How stale the per-response answer to "draining?" may be: a drain lasts seconds, and a stat
+# per response was a measurable part of a GET.
+DRAIN_LOOK_SECONDS = 0.05
 
 
 class Readiness:
@@ -36,14 +39,25 @@ class Readiness:
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
         self._storage_error: str | None = None
+        # Once told to stop, a process never serves normally again.
+        self._drained = False
+        self._next_drain_look = float("-inf")
 
     def draining(self) -> bool:
-        """True once the server has been told to stop."""
-        return self._drain_marker is not None and self._drain_marker.exists()
+        """True once the server has been told to stop, at most DRAIN_LOOK_SECONDS late."""
+        if not self._drained and self._drain_marker is not None:
+            now = self._clock()
+            if now >= self._next_drain_look:
+                self._next_drain_look = now + DRAIN_LOOK_SECONDS
+                self._drained = self._drain_marker.exists()
+        return self._drained
 
     def problem(self) -> str | None:
         """Why the process is not ready, or None when it is."""
-        if self.draining():
+        # A probe looks at the marker itself: the load balancer must hear of a drain at once.
+        if not self._drained and self._drain_marker is not None:
+            self._drained = self._drain_marker.exists()
+        if self._drained:
             return "The server is shutting down."
         # One probe at a time per process, and at most one per cache period, so a burst of
         # health checks cannot become a burst of storage calls.

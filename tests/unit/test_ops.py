@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from hello_birthday.app import create_app
 from hello_birthday.observability import configure_logging, format_log_time
-from hello_birthday.ops import Readiness
+from hello_birthday.ops import DRAIN_LOOK_SECONDS, Readiness
 from hello_birthday.runtime import RuntimeDir
 from hello_birthday.settings import Settings
 from hello_birthday.storage import StorageUnavailable
@@ -334,3 +334,25 @@ def test_building_the_app_leaves_logging_as_it_was(repository: SQLiteRepository)
     before = (list(root.handlers), root.level)
     create_app(Settings(log_level="DEBUG"), repository=repository, clock=lambda: TODAY)
     assert (list(root.handlers), root.level) == before
+
+
+def test_responses_hear_of_a_drain_within_a_moment_and_probes_at_once(
+    sqlite_path: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "draining"
+    now = [100.0]
+    store = SQLiteRepository(sqlite_path, timeout=1)
+    readiness = Readiness(store, marker, clock=lambda: now[0])
+    assert not readiness.draining()
+    marker.touch()
+    # No stat per response: the answer may lag the marker by DRAIN_LOOK_SECONDS.
+    assert not readiness.draining()
+    now[0] += DRAIN_LOOK_SECONDS
+    assert readiness.draining()
+    marker.unlink()
+    assert readiness.draining(), "a drain is never undone"
+    fresh = Readiness(store, marker, clock=lambda: now[0])
+    assert not fresh.draining()
+    marker.touch()
+    assert fresh.problem() == "The server is shutting down."
+    assert fresh.draining()
