@@ -6,6 +6,7 @@ import contextlib
 import os
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from hello_birthday.storage import StorageUnavailable
-from hello_birthday.storage.sqlite import SQLiteRepository
+from hello_birthday.storage.sqlite import READER_LOOK_SECONDS, SQLiteRepository
 
 BORN = date(1990, 1, 1)
 
@@ -156,3 +157,26 @@ def test_a_wal_deleted_during_the_commit_is_not_acknowledged(sqlite_path: Path) 
         store.close()
     # What the unlinked -wal held was copied into the database before the writer let go of it.
     assert {"before", "after"} <= _rows(sqlite_path)
+
+
+def test_reads_follow_a_replaced_database_within_the_reader_look(
+    store: SQLiteRepository, sqlite_path: Path, tmp_path: Path
+) -> None:
+    store.save("old", BORN)
+    assert store.get("old") == BORN  # this thread's reader holds the old files
+    other = SQLiteRepository(tmp_path / "other.sqlite3", timeout=1)
+    other.save("new", BORN)
+    other.close()
+    (tmp_path / "other.sqlite3").replace(sqlite_path)
+    for suffix in ("-wal", "-shm"):
+        sqlite_path.with_name(sqlite_path.name + suffix).unlink(missing_ok=True)
+    replaced = time.monotonic()
+    # A read may still come from the old files for READER_LOOK_SECONDS, never for longer.
+    while store.get("new") is None:
+        assert time.monotonic() - replaced < READER_LOOK_SECONDS + 1, "reads never moved over"
+        time.sleep(READER_LOOK_SECONDS / 5)
+    assert store.get("old") is None
+    # Readiness does not wait: it looks at the files on every check.
+    sqlite_path.unlink()
+    with pytest.raises(StorageUnavailable):
+        store.check()

@@ -32,6 +32,10 @@ _UPSERT = (
 # short so that a waiter does not sleep through several of the other process's batches.
 _FIRST_PAUSE = 0.00005
 _LONGEST_PAUSE = 0.001
+# How often a thread's reader compares its files with the ones at the paths: two stats per read
+# were a measurable part of a GET, and a read served from a just-replaced file is the read
+# that would have been served a moment earlier. Writes compare on every batch (decision 0007).
+READER_LOOK_SECONDS = 0.05
 
 
 class SQLiteRepository:
@@ -203,17 +207,23 @@ class SQLiteRepository:
 
         With reconnect=False the change is reported first (readiness says so once).
         """
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        local = self._local
+        connection: sqlite3.Connection | None = getattr(local, "connection", None)
         if connection is not None:
-            try:
-                self._still_the_files(connection, on_mismatch=self._drop_reader)
-            except StorageUnavailable:
-                if not reconnect:
-                    raise
-                connection = None
+            now = time.monotonic()
+            # Readiness always looks; a read looks at most every READER_LOOK_SECONDS.
+            if not reconnect or now >= local.next_look:
+                local.next_look = now + READER_LOOK_SECONDS
+                try:
+                    self._still_the_files(connection, on_mismatch=self._drop_reader)
+                except StorageUnavailable:
+                    if not reconnect:
+                        raise
+                    connection = None
         if connection is None:
             connection = self._connect()
-            self._local.connection = connection
+            local.connection = connection
+            local.next_look = time.monotonic() + READER_LOOK_SECONDS
             with self._lock:
                 self._connections.append(connection)
         return connection
