@@ -70,7 +70,10 @@ def test_a_waiting_call_gets_its_turn_while_storage_is_quick(inner: ControlledRe
     first = threading.Thread(target=breaker.get, args=("alice",))
     first.start()
     threading.Timer(0.1, inner.gate.set).start()
+    started = time.monotonic()
     assert breaker.get("alice") == date(1990, 1, 1)
+    # Woken by the first call leaving, not by its wait running out at slow_after.
+    assert time.monotonic() - started < 2.5
     first.join()
 
 

@@ -50,7 +50,11 @@ class CircuitBreaker:
         self._open_seconds = open_seconds
         self._clock = clock
         self._on_refusal = on_refusal
-        self._changed = threading.Condition()
+        # Entering and leaving take the plain lock (C, no Python frames); only a call that must
+        # wait uses the condition, and a leaving call notifies only when one is waiting.
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._waiting = 0
         self._started: dict[int, float] = {}
         self._call_ids = itertools.count()
         self._failures = 0
@@ -74,22 +78,23 @@ class CircuitBreaker:
         try:
             result = call(*args, **kwargs)
         except StorageUnavailable:
-            with self._changed:
+            with self._lock:
                 self._failures += 1
                 if self._failures >= self._threshold:
                     self._open_until = self._clock() + self._open_seconds
             raise
         finally:
-            with self._changed:
+            with self._lock:
                 del self._started[call_id]
-                self._changed.notify()
+                if self._waiting:
+                    self._changed.notify()
         if self._failures:
-            with self._changed:
+            with self._lock:
                 self._failures = 0
         return result
 
     def _enter(self) -> int:
-        with self._changed:
+        with self._lock:
             while True:
                 now = self._clock()
                 if now < self._open_until:
@@ -104,7 +109,11 @@ class CircuitBreaker:
                         "shedding", "storage is slow; too many calls are waiting on it"
                     )
                 # Woken by a call leaving, or when the oldest call turns slow.
-                self._changed.wait(timeout=self._slow_after - waited_longest)
+                self._waiting += 1
+                try:
+                    self._changed.wait(timeout=self._slow_after - waited_longest)
+                finally:
+                    self._waiting -= 1
 
     def _refused(self, reason: str, detail: str) -> CallRefused:
         self._on_refusal(reason)
