@@ -198,6 +198,8 @@ class Load:
     p99_ms: float
     max_ms: float
     command: str
+    # Runs recorded before wrk.lua reported it have none.
+    p999_ms: float = float("nan")
 
     @property
     def rate(self) -> float:
@@ -245,6 +247,7 @@ def wrk(url: str, connections: int, seconds: float, *script_args: str) -> Load:
         p50_ms=latency["p50"] / 1000,
         p90_ms=latency["p90"] / 1000,
         p99_ms=latency["p99"] / 1000,
+        p999_ms=latency["p999"] / 1000,
         max_ms=latency["max"] / 1000,
         command=" ".join(command),
     )
