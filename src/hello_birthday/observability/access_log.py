@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import threading
 import time
 from typing import Any
 
 from hello_birthday.observability.logs import JsonFormatter, format_log_time
+from hello_birthday.observability.worker_pid import current_pid
 
 ACCESS_LOGGER = "hello_birthday.access"
 # A route template as a JSON string, encoded once per template.
@@ -36,13 +36,13 @@ class _Flusher:
 
     def later(self, handler: logging.StreamHandler[Any]) -> None:
         """Flush this handler's stream within ACCESS_LOG_FLUSH_SECONDS."""
-        if handler in self._pending and self._running_in_pid == os.getpid():
+        if handler in self._pending and self._running_in_pid == current_pid():
             return
         with self._lock:
             self._pending.add(handler)
             # A forked worker inherits the object but not the thread.
-            if self._running_in_pid != os.getpid():
-                self._running_in_pid = os.getpid()
+            if self._running_in_pid != current_pid():
+                self._running_in_pid = current_pid()
                 threading.Thread(target=self._run, name="access-log-flush", daemon=True).start()
 
     def _run(self) -> None:

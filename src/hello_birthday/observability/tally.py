@@ -13,10 +13,11 @@ interval, and a worker that crashes loses at most that much (as its access lines
 from __future__ import annotations
 
 import bisect
-import os
 import threading
 import time
 from typing import TYPE_CHECKING
+
+from hello_birthday.observability.worker_pid import current_pid
 
 if TYPE_CHECKING:
     from prometheus_client import Counter, Gauge, Histogram
@@ -67,7 +68,7 @@ class Tally:
         """One more request in flight."""
         with self._lock:
             self._running += 1
-        if self._publisher_pid != os.getpid():
+        if self._publisher_pid != current_pid():
             self._start_publisher()
 
     def request_finished(self, method: str, route: str, status: str, elapsed: float) -> None:
@@ -115,9 +116,9 @@ class Tally:
         with self._publishing:
             # A forked worker inherits the numbers but not the thread; checked again under the
             # lock, since several requests may arrive before the first thread has started.
-            if self._publisher_pid == os.getpid():
+            if self._publisher_pid == current_pid():
                 return
-            self._publisher_pid = os.getpid()
+            self._publisher_pid = current_pid()
             publisher = threading.Thread(target=self._publish_forever, name="metrics-publish")
             publisher.daemon = True
             publisher.start()
