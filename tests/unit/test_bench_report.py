@@ -70,3 +70,31 @@ def test_a_chart_scales_to_a_round_number_and_skips_what_was_not_measured() -> N
     assert chart[4] == '    y-axis "ms" 0 --> 5'
     assert chart[5] == "    bar [0.3, 2.6]"
     assert bar_chart("t", "ms", [("a", float("nan"))]) == []
+
+
+def _open_loop(target: str, p99: float) -> dict[str, object]:
+    spread = {"p50": 1.0, "p90": 2.0, "p99": p99, "p999": p99 * 2, "max": p99 * 3}
+    return {
+        "target": target,
+        "rate": 4760,
+        "seconds": 10,
+        "connections": 64,
+        "sent": 47600,
+        "completed": 47600,
+        "achieved_rate": 4759.0,
+        "errors": {"status": 0, "socket": 0, "unsent": 0},
+        "corrected_ms": spread,
+        "service_ms": {**spread, "p99": 3.0, "p999": 4.0},
+        "send_lag_ms": {"p50": 0.1, "p99": 0.5, "max": 1.0},
+    }
+
+
+def test_the_open_loop_runs_are_tabled_and_drawn() -> None:
+    results = _results(ours=6800, ours_p99=12.0)
+    assert "(not measured in this run)" in render(results, 1.0)
+    results.openloop = [_open_loop("ours-sqlite-4t", 9.0), _open_loop("flask-floor-4t", 6.0)]
+    report = render(results, 1.0)
+    assert "same fixed rate, 4,760 GET/s over 64 connections for 10 s" in report
+    assert "| ours-sqlite-4t | 4,759 | 1.00 / 2.00 / 9.00 / 18.00 / 27.00 | 3.00 / 4.00 |" in report
+    assert 'x-axis ["ours p50", "floor p50", "ours p90", "floor p90", "ours p99", "floor p99", "ours p99.9", "floor p99.9"]' in report  # noqa: E501
+    assert "bar [1, 1, 2, 2, 9, 6, 18, 12]" in report

@@ -28,6 +28,10 @@ GRANIAN = [sys.executable, "-m", "granian", "--interface", "wsgi", "--no-access-
 SERVICE = [str(ROOT / ".venv" / "bin" / "hello-birthday"), "serve"]
 GUNICORN_REQUIREMENT = "gunicorn==23.0.0"
 TABLE = "hello-birthday-bench"
+# The open-loop rate, as a share of what ours served closed-loop at the first connection count:
+# below what either server can take, so the tails compared are those of a server keeping up.
+OPEN_LOOP_SHARE = 0.7
+OPEN_LOOP_CONNECTIONS = 64
 
 
 @dataclass
@@ -71,6 +75,7 @@ class Results:
     footprints: list[Footprint] = field(default_factory=list)
     commands: dict[str, str] = field(default_factory=dict)
     breakdown_us: dict[str, float] = field(default_factory=dict)
+    openloop: list[dict[str, Any]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
 
@@ -292,6 +297,60 @@ class Bench:
                 self.check_greeting(server)
                 self.gets(server)
 
+    def open_loop(self, database: Path) -> None:
+        """Ours and the floor at one fixed rate; latency from when each request was due."""
+        ours = next(
+            (
+                run
+                for run in self.results.runs
+                if run.target == f"ours-sqlite-{self.threads}t"
+                and run.method == "GET"
+                and run.connections == self.connections[0]
+            ),
+            None,
+        )
+        if ours is None:
+            return
+        rate = round(ours.load.rate * OPEN_LOOP_SHARE)
+        env = {"HELLO_STORAGE": "sqlite", "HELLO_SQLITE_PATH": str(database)}
+        flask = "tools.bench.reference_flask:app"
+        for server in (
+            self.service(f"ours-sqlite-{self.threads}t", self.threads, env),
+            self.reference(f"flask-floor-{self.threads}t", flask, self.threads, database),
+        ):
+            server.start()
+            try:
+                harness.wrk(server.url, self.connections[0], self.warmup, "get", USER_PREFIX, "1")
+                measured = self.open_loop_run(server, rate)
+            finally:
+                server.stop()
+            corrected = measured["corrected_ms"]
+            print(
+                f"  open loop {rate}/s: {server.name} p99 {corrected['p99']} ms "
+                f"p99.9 {corrected['p999']} ms errors {measured['errors']}",
+                flush=True,
+            )
+
+    def open_loop_run(self, server: Server, rate: int) -> dict[str, Any]:
+        """One run of tools/bench/openloop.py, in a process of its own like wrk."""
+        arguments = [str(rate), f"{self.duration:g}", str(OPEN_LOOP_CONNECTIONS)]
+        arguments += [USER_PREFIX, str(self.users)]
+        command = [sys.executable, "-m", "tools.bench.openloop", server.url, *arguments]
+        done = subprocess.run(
+            command,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=self.duration + 60,
+        )
+        line = done.stdout.strip().splitlines()[-1].removeprefix("OPENLOOP_JSON ")
+        measured: dict[str, Any] = {"target": server.name, **json.loads(line)}
+        self.results.openloop.append(measured)
+        shown = " ".join(["python -m tools.bench.openloop URL", *arguments])
+        self.results.commands.setdefault("open loop", shown)
+        return measured
+
     def dynamodb(self) -> None:
         """Ours on dynalite: the same GET load, reported, not targeted."""
         dynalite = Dynalite().start()
@@ -341,6 +400,7 @@ class Bench:
         self.breakdown(database)
         steps: dict[str, Callable[[], None]] = {
             "references": lambda: self.references(database),
+            "openloop": lambda: self.open_loop(database),
             "gunicorn": lambda: self.servers(database),
             "writes": lambda: self.writes(database),
             "dynamodb": self.dynamodb,
@@ -376,8 +436,8 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         nargs="*",
-        choices=("references", "gunicorn", "dynamodb"),
-        default=["references", "gunicorn", "dynamodb"],
+        choices=("references", "openloop", "gunicorn", "dynamodb"),
+        default=["references", "openloop", "gunicorn", "dynamodb"],
         help="what to run after ours on SQLite (always run)",
     )
     parser.add_argument(
