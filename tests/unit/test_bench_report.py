@@ -94,7 +94,7 @@ def test_the_open_loop_runs_are_tabled_and_drawn() -> None:
     assert "(not measured in this run)" in render(results, 1.0)
     results.openloop = [_open_loop("ours-sqlite-4t", 9.0), _open_loop("flask-floor-4t", 6.0)]
     report = render(results, 1.0)
-    assert "same fixed rate, 4,760 GET/s over 64 connections for 10 s" in report
-    assert "| ours-sqlite-4t | 4,759 | 1.00 / 2.00 / 9.00 / 18.00 / 27.00 | 3.00 / 4.00 |" in report
+    assert "same fixed rates, 4,760 GET/s, over 64 connections for 10 s" in report
+    assert "| ours-sqlite-4t | 4,760 | 4,759 | 1.00 / 2.00 / 9.00 / 18.00 / 27.00 | 3.00 / 4.00 |" in report
     assert 'x-axis ["ours p50", "floor p50", "ours p90", "floor p90", "ours p99", "floor p99", "ours p99.9", "floor p99.9"]' in report  # noqa: E501
     assert "bar [1, 1, 2, 2, 9, 6, 18, 12]" in report
