@@ -95,6 +95,8 @@ def test_the_open_loop_runs_are_tabled_and_drawn() -> None:
     results.openloop = [_open_loop("ours-sqlite-4t", 9.0), _open_loop("flask-floor-4t", 6.0)]
     report = render(results, 1.0)
     assert "same fixed rates, 4,760 GET/s, over 64 connections for 10 s" in report
-    assert "| ours-sqlite-4t | 4,760 | 4,759 | 1.00 / 2.00 / 9.00 / 18.00 / 27.00 | 3.00 / 4.00 |" in report
-    assert 'x-axis ["ours p50", "floor p50", "ours p90", "floor p90", "ours p99", "floor p99", "ours p99.9", "floor p99.9"]' in report  # noqa: E501
+    row = "| ours-sqlite-4t | 4,760 | 4,759 | 1.00 / 2.00 / 9.00 / 18.00 / 27.00 | 3.00 / 4.00 |"
+    assert row in report
+    labels = [f"{who} {p}" for p in ("p50", "p90", "p99", "p99.9") for who in ("ours", "floor")]
+    assert "x-axis [" + ", ".join(f'"{label}"' for label in labels) + "]" in report
     assert "bar [1, 1, 2, 2, 9, 6, 18, 12]" in report
