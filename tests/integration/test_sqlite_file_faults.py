@@ -32,6 +32,16 @@ def _rows(path: Path) -> set[str]:
         return {key for (key,) in connection.execute("SELECT username_key FROM birthdays")}
 
 
+def _replace_with_one_holding(key: str, sqlite_path: Path, tmp_path: Path) -> None:
+    """Put another database, holding only `key`, at the path, as a restore from backup would."""
+    other = SQLiteRepository(tmp_path / "other.sqlite3", timeout=1)
+    other.save(key, BORN)
+    other.close()
+    (tmp_path / "other.sqlite3").replace(sqlite_path)
+    for suffix in ("-wal", "-shm"):
+        sqlite_path.with_name(sqlite_path.name + suffix).unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def _read_only(path: Path) -> Iterator[None]:
     """The file cannot be opened for writing, whoever we are (root ignores the mode bits)."""
@@ -103,12 +113,7 @@ def test_a_replaced_database_is_not_written_through_the_old_one(
     store: SQLiteRepository, sqlite_path: Path, tmp_path: Path
 ) -> None:
     store.save("old", BORN)
-    other = SQLiteRepository(tmp_path / "other.sqlite3", timeout=1)
-    other.save("new", BORN)
-    other.close()
-    (tmp_path / "other.sqlite3").replace(sqlite_path)
-    for suffix in ("-wal", "-shm"):
-        sqlite_path.with_name(sqlite_path.name + suffix).unlink(missing_ok=True)
+    _replace_with_one_holding("new", sqlite_path, tmp_path)
     with pytest.raises(StorageUnavailable):
         store.save("lost", BORN)
     store.save("kept", BORN)
@@ -164,12 +169,7 @@ def test_reads_follow_a_replaced_database_within_the_reader_look(
 ) -> None:
     store.save("old", BORN)
     assert store.get("old") == BORN  # this thread's reader holds the old files
-    other = SQLiteRepository(tmp_path / "other.sqlite3", timeout=1)
-    other.save("new", BORN)
-    other.close()
-    (tmp_path / "other.sqlite3").replace(sqlite_path)
-    for suffix in ("-wal", "-shm"):
-        sqlite_path.with_name(sqlite_path.name + suffix).unlink(missing_ok=True)
+    _replace_with_one_holding("new", sqlite_path, tmp_path)
     replaced = time.monotonic()
     # A read may still come from the old files for READER_LOOK_SECONDS, never for longer.
     while store.get("new") is None:
